@@ -1,0 +1,148 @@
+"""The exception tree and the exit codes.
+
+Every error crazycall raises on purpose is a ``CrazycallError``; its ``str()`` is one line, already redacted,
+fit to print as is. ``cli.py`` maps ``exit_code`` to the process exit status. This module owns the names and
+the numbers (a contract users' scripts rely on); it does not print anything.
+
+::
+
+    CrazycallError               exit 1 (unexpected)
+    ├── UsageError          2    bad flags, unknown model or protocol
+    ├── ConfigError         3    tools.yaml, plugins, config file: names path:line and field
+    ├── ProviderError       4    HTTP error from the router (protocol, status, request id, type, message)
+    │   ├── AuthenticationError
+    │   ├── RateLimitError       (.retry_after)
+    │   └── ServerError
+    ├── TransportError      5    timeouts, refused connections, a stream cut short
+    ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
+    ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
+    └── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
+    OK 0, interrupted (Ctrl-C) 130
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_PROVIDER = 4
+EXIT_TRANSPORT = 5
+EXIT_PROTOCOL = 6
+EXIT_MAX_TURNS = 7
+EXIT_TOOL_ERROR = 8
+EXIT_INTERRUPTED = 130
+
+
+def _one_line(message: str) -> str:
+    from crazycall.redact import redact
+
+    return redact(" ".join(message.split()))
+
+
+class CrazycallError(Exception):
+    """Base of every deliberate error. ``str(err)`` is a single redacted line."""
+
+    exit_code: int = EXIT_UNEXPECTED
+    #: short machine-readable name used in ``--json`` output (``error.type``)
+    kind: str = "error"
+
+    def __init__(self, message: str) -> None:
+        self.message = _one_line(message)
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CrazycallError):
+    exit_code = EXIT_USAGE
+    kind = "usage_error"
+
+
+class ConfigError(CrazycallError):
+    exit_code = EXIT_CONFIG
+    kind = "config_error"
+
+
+class ProviderError(CrazycallError):
+    """An error reported by the router/provider, over HTTP or inside a stream."""
+
+    exit_code = EXIT_PROVIDER
+    kind = "provider_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        protocol: str = "",
+        endpoint: str = "",
+        status: int | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.endpoint = endpoint
+        self.status = status
+        self.error_type = error_type
+        self.provider_message = message
+        self.request_id = request_id
+        #: seconds the provider asked us to wait, when it said so
+        self.retry_after = retry_after
+        #: the provider's own opinion on retrying (None: decide from the status)
+        self.retryable = retryable
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        bits = [b for b in (self.protocol, self.endpoint) if b]
+        head = " ".join(bits)
+        status = f"HTTP {self.status}" if self.status is not None else "in-stream error"
+        kind = f" {self.error_type}:" if self.error_type else ":"
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        prefix = f"{head}: " if head else ""
+        return f"{prefix}{status}{kind} {self.provider_message}{rid}"
+
+
+class AuthenticationError(ProviderError):
+    kind = "authentication_error"
+
+
+class RateLimitError(ProviderError):
+    kind = "rate_limit_error"
+
+
+class ServerError(ProviderError):
+    kind = "server_error"
+
+
+class TransportError(CrazycallError):
+    exit_code = EXIT_TRANSPORT
+    kind = "transport_error"
+
+
+class ProtocolViolation(CrazycallError):
+    exit_code = EXIT_PROTOCOL
+    kind = "protocol_violation"
+
+
+class LoopLimitExceeded(CrazycallError):
+    exit_code = EXIT_MAX_TURNS
+    kind = "max_turns"
+
+
+class ToolErrorsPresent(CrazycallError):
+    exit_code = EXIT_TOOL_ERROR
+    kind = "tool_error"
+
+
+def provider_error_class(status: int | None) -> type[ProviderError]:
+    """The most specific ProviderError subclass for an HTTP status."""
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 429:
+        return RateLimitError
+    if status is not None and status >= 500:
+        return ServerError
+    return ProviderError

@@ -1,0 +1,1 @@
+"""Renderers: consumers of the event stream (Rich console, plain text, JSON lines)."""

@@ -1,0 +1,1 @@
+"""The tool registry: tools.yaml, Python plugins and entry points -> ToolSpecs the loop can offer and run."""

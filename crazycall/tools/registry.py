@@ -1,0 +1,104 @@
+"""The tool registry: named tools with their spec, callable, source and timeout.
+
+Owns lookup, duplicate detection, argument validation (a jsonschema validator compiled once per tool) and the
+call itself. Loading tools from YAML files, plugin folders and entry points lives in ``loader.py``; running
+calls concurrently with timeouts lives in the loop. jsonschema is imported only when a tool is validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crazycall.conversation import ToolSpec
+from crazycall.errors import ConfigError
+
+DEFAULT_TOOL_TIMEOUT = 60.0
+
+
+@dataclass
+class Tool:
+    spec: ToolSpec
+    func: Callable[..., Any]
+    source: str
+    """Where the tool was defined, as ``path:line`` (shown by ``tools list`` and in duplicate errors)."""
+    timeout: float | None = None
+    """Seconds; None means the run's default."""
+    _validator: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def validator(self) -> Any:
+        """The compiled jsonschema validator for this tool's parameters (built once)."""
+        if self._validator is None:
+            from jsonschema.validators import validator_for
+
+            schema = dict(self.spec.parameters)
+            cls = validator_for(schema)
+            self._validator = cls(schema)
+        return self._validator
+
+    def validate(self, arguments: Mapping[str, Any]) -> list[str]:
+        """Every schema violation of ``arguments`` as ``"$.path: message"``; empty when valid."""
+        errors = sorted(self.validator().iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        return [f"{e.json_path}: {e.message}" for e in errors]
+
+    def __call__(self, arguments: Mapping[str, Any]) -> Any:
+        return self.func(**arguments)
+
+
+class ToolRegistry:
+    """An ordered set of tools with unique names."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for t in tools:
+            self.add(t)
+
+    def add(self, tool: Tool) -> None:
+        existing = self._tools.get(tool.name)
+        if existing is not None:
+            raise ConfigError(
+                f"tool {tool.name!r} is defined twice: {existing.source} and {tool.source}; rename one of them"
+            )
+        self._tools[tool.name] = tool
+
+    def replace(self, tool: Tool) -> None:
+        """Add or overwrite (used when tools.yaml overrides a plugin function of the same name)."""
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def specs(self) -> list[ToolSpec]:
+        return [t.spec for t in self._tools.values()]
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def restrict(self, allow: Iterable[str] | None = None, deny: Iterable[str] = ()) -> ToolRegistry:
+        """A registry with only the allowed tools and none of the denied ones (unknown names are an error)."""
+        allow_set = set(allow) if allow is not None else None
+        deny_set = set(deny)
+        unknown = sorted(((allow_set or set()) | deny_set) - set(self._tools))
+        if unknown:
+            from crazycall.errors import UsageError
+
+            raise UsageError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(self._tools) or 'none'}")
+        return ToolRegistry(
+            t
+            for n, t in self._tools.items()
+            if (allow_set is None or n in allow_set) and n not in deny_set
+        )
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
