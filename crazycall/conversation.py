@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 ProviderData = Mapping[str, Any]
 
@@ -64,7 +64,7 @@ class ToolResult:
     is_error: bool = False
 
 
-Part = Union[TextPart, ReasoningPart, ToolCall, ToolResult]
+Part = TextPart | ReasoningPart | ToolCall | ToolResult
 Role = Literal["user", "assistant", "tool"]
 
 

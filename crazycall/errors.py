@@ -16,8 +16,9 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── TransportError      5    timeouts, refused connections, a stream cut short
     ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
-    └── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
-    OK 0, interrupted (Ctrl-C) 130
+    ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
+    └── Interrupted       130    Ctrl-C
+    OK 0
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ class LoopLimitExceeded(CrazycallError):
 class ToolErrorsPresent(CrazycallError):
     exit_code = EXIT_TOOL_ERROR
     kind = "tool_error"
+
+
+class Interrupted(CrazycallError):
+    exit_code = EXIT_INTERRUPTED
+    kind = "interrupted"
 
 
 def provider_error_class(status: int | None) -> type[ProviderError]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from crazycall.conversation import ModelResponse, ToolCall, ToolResult, Usage
 
@@ -49,7 +49,7 @@ class ResponseCompleted:
     response: ModelResponse
 
 
-StreamEvent = Union[TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgumentsDelta, ResponseCompleted]
+StreamEvent = TextDelta | ReasoningDelta | ToolCallStarted | ToolCallArgumentsDelta | ResponseCompleted
 
 
 # ---- run events (loop -> renderers) ----
@@ -109,7 +109,7 @@ class RunResult:
     stop_reason: str
     turns: int
     tool_calls: tuple[ToolCallRecord, ...] = ()
-    usage: Usage = Usage()
+    usage: Usage = field(default_factory=Usage)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,6 +124,6 @@ class RunFailed:
     partial: RunResult | None = None
 
 
-RunEvent = Union[RunStarted, TurnStarted, ToolStarted, ToolFinished, TurnFinished, RunFinished, RunFailed]
-Event = Union[StreamEvent, RunEvent]
+RunEvent = RunStarted | TurnStarted | ToolStarted | ToolFinished | TurnFinished | RunFinished | RunFailed
+Event = StreamEvent | RunEvent
 Emit = Callable[[Event], None]

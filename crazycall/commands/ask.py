@@ -1,9 +1,93 @@
-"""Placeholder: the `ask` command group is being written."""
+"""``crazycall ask``: the flags (a contract with users' scripts) -> AskOptions -> crazycall.ask.
+
+Only typer is imported at module level; the run itself is imported when the command executes.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
+
+from crazycall.cli import handled
+
+_PROTOCOL_HELP = "auto (from the model name), chat, responses, messages or gemini."
+
+
+def read_prompt(prompt: str | None) -> str:
+    """The prompt from the argument, or from stdin when it is '-' or absent and stdin is not a terminal."""
+    from crazycall.errors import UsageError
+
+    if prompt is not None and prompt != "-":
+        return prompt
+    if prompt is None and sys.stdin.isatty():
+        raise UsageError("no prompt: pass it as an argument, or pipe it on stdin (use '-' to read stdin)")
+    text = sys.stdin.read()
+    if not text.strip():
+        raise UsageError("the prompt read from stdin is empty")
+    return text
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    @app.command("ask")
+    @handled
+    def ask_command(
+        prompt: str | None = typer.Argument(None, help="The prompt; '-' or nothing (with a pipe) reads it from stdin."),
+        model: str | None = typer.Option(None, "-m", "--model", help="Model name (default gpt-5.4)."),
+        protocol: str = typer.Option("auto", "-p", "--protocol", help=_PROTOCOL_HELP),
+        base_url: str | None = typer.Option(None, "--base-url", help="Router base URL."),
+        api_key: str | None = typer.Option(None, "--api-key", help="API key (prefer CRAZYROUTER_API_KEY)."),
+        offline: bool = typer.Option(False, "--offline", help="Use the built-in offline router (no key)."),
+        tools: list[Path] = typer.Option([], "-t", "--tools", help="tools.yaml file (repeatable)."),
+        plugins: list[Path] = typer.Option([], "--plugins", help="Plugin file or folder (repeatable)."),
+        tool_choice: str = typer.Option("auto", "--tool-choice", help="auto, none, required or a tool name."),
+        no_parallel: bool = typer.Option(False, "--no-parallel", help="At most one tool call per turn."),
+        system: str | None = typer.Option(None, "-s", "--system", help="System prompt."),
+        max_turns: int | None = typer.Option(None, "--max-turns", min=1, help="Turn limit (default 10)."),
+        max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Output token limit."),
+        temperature: float | None = typer.Option(None, "--temperature", help="Sampling temperature."),
+        stream: bool = typer.Option(True, "--stream/--no-stream", help="Stream the answer (default on)."),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
+        output: str = typer.Option("auto", "-o", "--output", help="auto, rich, plain, json or jsonl."),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only the final text."),
+        no_color: bool = typer.Option(False, "--no-color", help="No colours (NO_COLOR is honoured too)."),
+        no_reasoning: bool = typer.Option(False, "--no-reasoning", help="Hide reasoning text."),
+        fail_on_tool_error: bool = typer.Option(
+            False, "--fail-on-tool-error", help="Exit 8 when any tool call ended in error."
+        ),
+        timeout: float | None = typer.Option(None, "--timeout", help="Whole-request deadline, seconds."),
+        max_retries: int | None = typer.Option(None, "--max-retries", min=0, help="Retries (default 2)."),
+        tool_timeout: float | None = typer.Option(None, "--tool-timeout", help="Per-tool timeout (60 s)."),
+        verbose: bool = typer.Option(False, "-v", "--verbose", help="Tracebacks for errors and tool failures."),
+    ) -> None:
+        """Send PROMPT with your tools and run tool calls until the model answers."""
+        from crazycall.ask import AskOptions, ask
+
+        options = AskOptions(
+            prompt=read_prompt(prompt),
+            model=model,
+            protocol=protocol,
+            base_url=base_url,
+            api_key=api_key,
+            offline=offline,
+            tool_files=tools,
+            plugin_paths=plugins,
+            tool_choice=tool_choice,
+            parallel=not no_parallel,
+            system=system,
+            max_turns=max_turns,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=stream,
+            output="json" if json_output else output,
+            quiet=quiet,
+            color=not no_color,
+            show_reasoning=not no_reasoning,
+            fail_on_tool_error=fail_on_tool_error,
+            verbose=verbose,
+            timeout=timeout,
+            max_retries=max_retries,
+            tool_timeout=tool_timeout,
+        )
+        ask(options)

@@ -88,9 +88,7 @@ class Auth:
 class ProtocolAdapter(Protocol):
     name: ClassVar[str]
 
-    def build_request(
-        self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions
-    ) -> HttpRequest: ...
+    def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest: ...
 
     def auth(self, api_key: str) -> Auth: ...
 

@@ -1,0 +1,105 @@
+"""Machine-readable renderers: one JSON object at the end (``--json``), or one per event (``jsonl``).
+
+The JSON-lines event names and fields are a contract (README documents them): ``run_started``,
+``text_delta``, ``tool_call``, ``tool_result``, ``turn_finished``, ``run_finished``, ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from crazycall.events import (
+    Event,
+    ReasoningDelta,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+)
+from crazycall.render.summary import error_dict, summary_dict
+
+
+def _result_value(content: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
+
+
+class JsonRenderer:
+    """Exactly one JSON object on stdout when the run ends, also when it fails."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self._write(summary_dict(event.result))
+        elif isinstance(event, RunFailed):
+            data = summary_dict(event.partial) if event.partial else {}
+            data["error"] = error_dict(event.error)
+            self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+class JsonLinesRenderer:
+    """One JSON object per event, flushed as it happens."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        record = self._record(event)
+        if record is not None:
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.flush()
+
+    @staticmethod
+    def _record(event: Event) -> dict[str, Any] | None:
+        if isinstance(event, TextDelta):
+            return {"event": "text_delta", "text": event.text}
+        if isinstance(event, ReasoningDelta):
+            return {"event": "reasoning_delta", "text": event.text}
+        if isinstance(event, RunStarted):
+            return {
+                "event": "run_started",
+                "model": event.model,
+                "protocol": event.protocol,
+                "endpoint": event.endpoint,
+                "tools": list(event.tools),
+            }
+        if isinstance(event, ToolStarted):
+            call = event.call
+            args: Any = call.raw_arguments if call.arguments_error else call.arguments
+            return {"event": "tool_call", "id": call.id, "name": call.name, "arguments": args}
+        if isinstance(event, ToolFinished):
+            return {
+                "event": "tool_result",
+                "id": event.call.id,
+                "name": event.call.name,
+                "result": _result_value(event.result.content),
+                "is_error": event.result.is_error,
+                "duration_ms": round(event.duration_ms, 1),
+            }
+        if isinstance(event, TurnFinished):
+            return {
+                "event": "turn_finished",
+                "turn": event.turn,
+                "stop_reason": event.stop_reason,
+                "usage": {
+                    "input_tokens": event.usage.input_tokens,
+                    "output_tokens": event.usage.output_tokens,
+                },
+            }
+        if isinstance(event, RunFinished):
+            return {"event": "run_finished", **summary_dict(event.result)}
+        if isinstance(event, RunFailed):
+            return {"event": "error", **error_dict(event.error)}
+        return None

@@ -1,0 +1,38 @@
+"""The run summary as plain data: the ``--json`` object and the ``run_finished`` JSON-lines event.
+
+This shape is a contract with users' scripts (README documents it): add keys, never rename them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crazycall.errors import CrazycallError
+from crazycall.events import RunResult, ToolCallRecord
+
+
+def tool_call_dict(record: ToolCallRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "arguments": record.arguments,
+        "result": record.result,
+        "is_error": record.is_error,
+        "duration_ms": record.duration_ms,
+    }
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    return {
+        "model": result.model,
+        "protocol": result.protocol,
+        "text": result.text,
+        "stop_reason": result.stop_reason,
+        "turns": result.turns,
+        "tool_calls": [tool_call_dict(r) for r in result.tool_calls],
+        "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens},
+    }
+
+
+def error_dict(error: CrazycallError) -> dict[str, Any]:
+    return {"type": error.kind, "message": str(error), "exit_code": error.exit_code}
