@@ -96,6 +96,10 @@ class ProviderError(CrazycallError):
         self.retryable = retryable
         super().__init__(self._describe())
 
+    def __str__(self) -> str:
+        # recomputed: the transport may fill in the endpoint after the adapter built the error
+        return _one_line(self._describe())
+
     def _describe(self) -> str:
         bits = [b for b in (self.protocol, self.endpoint) if b]
         head = " ".join(bits)
