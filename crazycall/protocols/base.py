@@ -377,8 +377,9 @@ def build_error(
     headers: Mapping[str, str] | None = None,
     retry_after: float | None = None,
     retryable: bool | None = None,
+    cls: type[ProviderError] | None = None,
 ) -> ProviderError:
-    """Construct the right ProviderError subclass with the common fields filled in."""
+    """Construct the right ProviderError subclass (``cls``, or chosen by status) with the common fields."""
     from crazycall.errors import provider_error_class
 
     headers = headers or {}
@@ -387,7 +388,7 @@ def build_error(
     if retryable is None:
         retryable = should_retry_header(headers)
     request_id = header(headers, "request-id") or header(headers, "x-request-id")
-    cls = provider_error_class(cls_status)
+    cls = cls or provider_error_class(cls_status)
     return cls(
         truncate(message),
         protocol=protocol,
