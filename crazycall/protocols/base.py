@@ -239,8 +239,12 @@ class StreamAssembler:
             raise ProtocolViolation(f"{self.protocol}: argument fragment for a tool call that never started")
         if not fragment:
             return None
-        b.chunks.append(fragment)
-        return ToolCallArgumentsDelta(b.tool_index, fragment)
+        b.chunks.append(fragment)  # finish() joins the raw chunks; only the shown delta is repaired
+        shown, b.pending = b.pending + fragment, ""
+        if "\ud800" <= shown[-1] <= "\udbff":  # hold back half a surrogate pair until its other half
+            b.pending, shown = shown[-1], shown[:-1]
+        shown = fix_surrogates(shown)
+        return ToolCallArgumentsDelta(b.tool_index, shown) if shown else None
 
     def set_tool_arguments(self, key: Hashable, raw: str) -> None:
         """Replace the assembled arguments with the final complete string the wire sent."""
