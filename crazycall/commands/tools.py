@@ -1,9 +1,193 @@
-"""Placeholder: the `tools` command group is being written."""
+"""The ``tools`` command group: ``tools list``, ``tools show NAME`` and ``tools call NAME ARGS``.
+
+Owns how the registry is shown and how one tool is run by hand. Loading and checking tools is
+``crazycall.tools.loader``'s job. Only typer is imported at module level; ``tools list`` in particular must
+never import jsonschema or httpx (start-up speed, checked by a test), so it loads with ``check_schemas=False``
+unless ``--check`` is given, and rich is imported inside the command bodies.
+
+``ToolsOption`` and ``PluginsOption`` are the ``-t/--tools`` and ``--plugins`` flags every command that loads
+tools takes; other command modules reuse them so the flags read the same everywhere.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from crazycall.tools.registry import Tool, ToolRegistry
+
+ToolsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--tools",
+        "-t",
+        metavar="FILE",
+        help="A tools.yaml file (repeatable). Default: ./tools.yaml when it exists.",
+    ),
+]
+PluginsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--plugins",
+        metavar="PATH",
+        help="A plugin .py file or folder of them (repeatable). Default: ./plugins when it exists.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+CheckOption = Annotated[
+    bool, typer.Option("--check", help="Also check every schema against the JSON Schema meta-schema.")
+]
+NameArgument = Annotated[str, typer.Argument(help="The tool's name.")]
+ArgumentsArgument = Annotated[str, typer.Argument(help="Arguments as a JSON object; '-' reads stdin.")]
+
+
+def load_tools(tools: list[Path] | None, plugins: list[Path] | None, *, check_schemas: bool = True) -> ToolRegistry:
+    """The registry for ``-t/--tools`` and ``--plugins`` (defaults from the working directory)."""
+    from crazycall.tools.loader import load_registry
+
+    return load_registry(tools or (), plugins or (), check_schemas=check_schemas)
+
+
+def tool_record(tool: Tool) -> dict[str, Any]:
+    """The ``--json`` shape of one tool."""
+    return {
+        "name": tool.name,
+        "description": tool.spec.description,
+        "source": tool.source,
+        "parameters": dict(tool.spec.parameters),
+        "timeout": tool.timeout,
+    }
+
+
+def _get_tool(registry: ToolRegistry, name: str) -> Tool:
+    from crazycall.errors import UsageError
+
+    found = registry.get(name)
+    if found is None:
+        raise UsageError(f"unknown tool {name!r}; known: {', '.join(registry.names()) or 'none'}")
+    return found
+
+
+def list_tools(
+    tools: ToolsOption = None, plugins: PluginsOption = None, json_out: JsonOption = False, check: CheckOption = False
+) -> None:
+    """List the loaded tools: name, parameters and where each is defined."""
+    import json
+
+    registry = load_tools(tools, plugins, check_schemas=check)
+    if json_out:
+        typer.echo(json.dumps([tool_record(t) for t in registry], indent=2, ensure_ascii=False))
+        return
+    if not len(registry):
+        typer.echo("no tools found (looked for ./tools.yaml and ./plugins; see -t/--tools, --plugins)", err=True)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from crazycall.tools.schema import summarize
+
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("Name", style="bold", no_wrap=True)
+    table.add_column("Parameters")
+    table.add_column("Source", no_wrap=True)
+    table.add_column("Description", overflow="fold")
+    for tool in registry:
+        # Text, not str: a description with [brackets] must not be read as Rich markup
+        table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), tool.source, tool.spec.description)))
+    Console(highlight=False).print(table)
+
+
+def show_tool(
+    name: NameArgument, tools: ToolsOption = None, plugins: PluginsOption = None, json_out: JsonOption = False
+) -> None:
+    """Show one tool's description, source, timeout and parameter schema."""
+    import json
+
+    tool = _get_tool(load_tools(tools, plugins), name)
+    if json_out:
+        typer.echo(json.dumps(tool_record(tool), indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    console = Console(highlight=False)
+    console.print(f"{tool.name}  ({tool.source})", markup=False, style="bold")
+    console.print(tool.spec.description or "(no description)", markup=False)
+    if tool.timeout is not None:
+        console.print(f"timeout: {tool.timeout:g}s")
+    schema_text = json.dumps(dict(tool.spec.parameters), indent=2, ensure_ascii=False)
+    console.print(Syntax(schema_text, "json", theme="ansi_dark", background_color="default"))
+
+
+def call_tool(
+    name: NameArgument, arguments: ArgumentsArgument = "{}", tools: ToolsOption = None, plugins: PluginsOption = None
+) -> None:
+    """Run one tool by hand and print its result as JSON."""
+    import json
+    import sys
+
+    from crazycall.errors import UsageError
+
+    registry = load_tools(tools, plugins)
+    tool = _get_tool(registry, name)
+    text = sys.stdin.read() if arguments == "-" else arguments
+    try:
+        args = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"arguments for tool {name!r} are not valid JSON: {exc}") from None
+    if not isinstance(args, dict):
+        raise UsageError(f"arguments for tool {name!r} must be a JSON object, got {type(args).__name__}")
+    problems = tool.validate(args)
+    if problems:
+        raise UsageError(f"invalid arguments for tool {name!r}: {'; '.join(problems)}")
+    result = run_tool(tool, args)
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
+    """Call the tool in a worker thread, giving up after its timeout; any failure is ToolErrorsPresent."""
+    import threading
+
+    from crazycall.errors import ToolErrorsPresent
+    from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = tool(args)
+        except BaseException as exc:  # reported below; SystemExit from a tool must not end the CLI silently
+            outcome["error"] = exc
+
+    timeout = tool.timeout if tool.timeout is not None else DEFAULT_TOOL_TIMEOUT
+    # Daemon: a tool stuck past its timeout must not keep the process alive after we report it.
+    worker = threading.Thread(target=target, name=f"tool-{tool.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise ToolErrorsPresent(f"tool {tool.name} failed: TimeoutError: no result after {timeout:g}s")
+    error = outcome.get("error")
+    if error is not None:
+        raise ToolErrorsPresent(f"tool {tool.name} failed: {type(error).__name__}: {error}")
+    return outcome["result"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the ``tools`` group to the root app."""
+    from crazycall.cli import handled
+
+    tools_app = typer.Typer(
+        name="tools",
+        help="List, inspect and run the tools crazycall offers to the model.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    tools_app.command("list")(handled(list_tools))
+    tools_app.command("show")(handled(show_tool))
+    tools_app.command("call")(handled(call_tool))
+    app.add_typer(tools_app)

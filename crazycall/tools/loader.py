@@ -1,0 +1,244 @@
+"""``load_registry``: tools.yaml files + plugin folders + entry points -> one checked ``ToolRegistry``.
+
+Merge rules:
+
+- Plugin folders (default ``cwd/plugins``) and ``crazycall.plugins`` entry points contribute their
+  ``@tool`` functions. The same function object reached twice counts once; two different functions with
+  one name are an error naming both sources.
+- A tools.yaml entry (default ``cwd/tools.yaml``) with ``function:`` defines a tool; a file named there is
+  imported like a plugin file but only the named callable is used. An entry without ``function:`` overrides
+  the description, parameters and timeout of the plugin function of the same name; with neither, error.
+- Order: tools.yaml entries in file order, then the remaining plugin tools, then entry-point tools.
+- Every schema gets the fast structural check; ``check_schemas=True`` adds jsonschema's meta-schema check
+  (``tools list`` passes False so that it never imports jsonschema).
+
+``Tool.source`` is the YAML entry's ``path:line`` or the plugin function's ``def`` line, relative to ``cwd``
+when under it. This module does not parse YAML (``yaml_file.py``), import plugin files (``plugins.py``) or
+derive schemas (``decorator.py``); it only decides which definition wins and reports where problems are.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crazycall.errors import ConfigError
+from crazycall.tools import decorator, plugins, schema
+from crazycall.tools.plugins import ModuleCache, PluginFunction, PluginImportError, display_path
+from crazycall.tools.registry import Tool, ToolRegistry
+from crazycall.tools.yaml_file import ToolEntry, read_tools_file
+
+DEFAULT_TOOLS_FILE = "tools.yaml"
+DEFAULT_PLUGIN_DIR = "plugins"
+
+
+def load_registry(
+    tool_files: Sequence[Path] = (),
+    plugin_paths: Sequence[Path] = (),
+    *,
+    cwd: Path | None = None,
+    entry_points: bool = True,
+    check_schemas: bool = True,
+) -> ToolRegistry:
+    """Load, merge and check every tool; any problem is a one-line ConfigError naming ``file:line``."""
+    cwd = Path.cwd() if cwd is None else cwd
+    files = _given_or_default(tool_files, cwd, DEFAULT_TOOLS_FILE, Path.is_file)
+    folders = _given_or_default(plugin_paths, cwd, DEFAULT_PLUGIN_DIR, Path.is_dir)
+    cache: ModuleCache = {}
+    candidates = _collect(plugins.folder_tools(folders, cwd, cache))
+    if entry_points:
+        candidates = _collect(plugins.entry_point_tools(cwd), candidates)
+    entries = _entries(files)
+    tools = [_entry_tool(e, candidates, cache, cwd, check_schemas) for e in entries]
+    claimed = {e.name for e in entries}
+    tools += [_plugin_tool(c, check_schemas) for c in candidates.values() if c.name not in claimed]
+    return ToolRegistry(tools)
+
+
+def _given_or_default(
+    given: Sequence[Path], cwd: Path, default: str, exists: Callable[[Path], bool]
+) -> list[tuple[Path, str]]:
+    """(absolute path, display) pairs: the given paths, or the default when it exists (missing is fine)."""
+    if given:
+        return [(p if p.is_absolute() else cwd / p, str(p)) for p in given]
+    path = cwd / default
+    return [(path, default)] if exists(path) else []
+
+
+def _duplicate(name: str, first: str, second: str) -> ConfigError:
+    # Same wording as ToolRegistry.add, which catches the cases that reach the registry.
+    return ConfigError(f"tool {name!r} is defined twice: {first} and {second}; rename one of them")
+
+
+def _collect(
+    found: Iterable[PluginFunction], into: dict[str, PluginFunction] | None = None
+) -> dict[str, PluginFunction]:
+    result = dict(into or {})
+    for candidate in found:
+        existing = result.get(candidate.name)
+        if existing is not None and existing.func is not candidate.func:
+            raise _duplicate(candidate.name, existing.source, candidate.source)
+        result.setdefault(candidate.name, candidate)
+    return result
+
+
+def _entries(files: Sequence[tuple[Path, str]]) -> list[ToolEntry]:
+    entries: dict[str, ToolEntry] = {}
+    for path, display in files:
+        for entry in read_tools_file(path, display):
+            if entry.name in entries:
+                raise _duplicate(entry.name, entries[entry.name].source, entry.source)
+            entries[entry.name] = entry
+    return list(entries.values())
+
+
+def _entry_tool(
+    entry: ToolEntry, candidates: Mapping[str, PluginFunction], cache: ModuleCache, cwd: Path, check: bool
+) -> Tool:
+    candidate = candidates.get(entry.name)
+    if entry.function is not None:
+        func = resolve_function(entry, cache, cwd)
+        if candidate is not None and candidate.func is not func:
+            raise _duplicate(entry.name, candidate.source, entry.source)
+    elif candidate is not None:
+        func = candidate.func
+    else:
+        raise ConfigError(
+            f"{entry.source}: tool {entry.name!r} has no 'function:' and no plugin function is named "
+            f"{entry.name!r}; add 'function: module:callable' or 'function: path/to/file.py:callable'"
+        )
+    # a schema derived from a plugin function is that function's business: point at its def line
+    where = candidate.source if entry.function is None and candidate is not None else entry.source
+    if entry.parameters is not None:
+        parameters: Mapping[str, Any] = entry.parameters
+        _check_parameters(parameters, check, lambda p: f"{entry.display}:{entry.line_of(p)}", entry.name)
+        _check_signature(func, parameters, f"{entry.where('parameters')}: tool {entry.name!r}")
+        call = func
+    else:
+        parameters = _derive(func, where, entry.name)
+        _check_parameters(parameters, check, lambda _p: where, entry.name)
+        call = _fill_optional(func)
+    options = decorator.options_of(func)
+    description = entry.description if entry.description is not None else decorator.description_for(func)
+    timeout = entry.timeout if entry.timeout is not None else (options.timeout if options else None)
+    return _tool(entry.name, description, parameters, call, entry.source, timeout)
+
+
+def _plugin_tool(candidate: PluginFunction, check: bool) -> Tool:
+    func = candidate.func
+    parameters = _derive(func, candidate.source, candidate.name)
+    _check_parameters(parameters, check, lambda _p: candidate.source, candidate.name)
+    options = decorator.options_of(func)
+    description = decorator.description_for(func)
+    timeout = options.timeout if options else None
+    return _tool(candidate.name, description, parameters, _fill_optional(func), candidate.source, timeout)
+
+
+def _tool(
+    name: str,
+    description: str,
+    parameters: Mapping[str, Any],
+    call: Callable[..., Any],
+    source: str,
+    timeout: float | None,
+) -> Tool:
+    from crazycall.conversation import ToolSpec
+
+    spec = ToolSpec(name=name, description=description, parameters=parameters)
+    return Tool(spec=spec, func=call, source=source, timeout=timeout)
+
+
+def _derive(func: Callable[..., Any], where: str, name: str) -> dict[str, Any]:
+    parameters: dict[str, Any] = _guard(lambda: dict(decorator.spec_for(func, name=name).parameters), where)
+    return parameters
+
+
+def _guard(make: Callable[[], Any], where: str) -> Any:
+    """Run a derivation, prefixing its ConfigError with the source it concerns."""
+    try:
+        return make()
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def _fill_optional(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Optional[T] parameters without a default receive None when the model leaves them out."""
+    missing = decorator.optional_without_default(func)
+    return functools.partial(func, **dict.fromkeys(missing)) if missing else func
+
+
+def _check_parameters(
+    parameters: Mapping[str, Any], full: bool, locate: Callable[[Sequence[str | int]], str], name: str
+) -> None:
+    problem = schema.structural_problem(parameters)
+    if problem is None and full:
+        problem = schema.meta_schema_problem(parameters)
+    if problem is not None:
+        path, message = problem
+        raise ConfigError(
+            f"{locate(path)}: tool {name!r}: parameters are not a valid JSON Schema "
+            f"at {schema.json_path(path)}: {message}"
+        )
+
+
+def _check_signature(func: Callable[..., Any], parameters: Mapping[str, Any], where: str) -> None:
+    """The schema's properties must be arguments the function accepts (a typo would fail every call)."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # builtins and C callables: nothing to compare with
+    kinds = {p.name: p for p in sig.parameters.values()}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in kinds.values()):
+        return
+    accepted = {n for n, p in kinds.items() if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    properties = parameters.get("properties") or {}
+    unknown = [n for n in properties if n not in accepted]
+    if unknown:
+        raise ConfigError(f"{where}: schema properties {unknown} are not parameters of {_qualname(func)}")
+    needed = [
+        n
+        for n, p in kinds.items()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    missing = [n for n in needed if n not in properties]
+    if missing:
+        raise ConfigError(
+            f"{where}: parameters {missing} of {_qualname(func)} have no default and are not in the schema"
+        )
+
+
+def resolve_function(entry: ToolEntry, cache: ModuleCache, cwd: Path) -> Callable[..., Any]:
+    """The callable a ``function:`` names: ``module:attr`` or ``path/to/file.py:attr`` (relative to the YAML)."""
+    target = (entry.function or "").strip()
+    where = f"{entry.where('function')}: tool {entry.name!r}"
+    module_part, _, attr = target.rpartition(":")
+    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+        file = Path(module_part) if Path(module_part).is_absolute() else entry.file.parent / module_part
+        if not file.is_file():
+            raise ConfigError(f"{where}: cannot import {target!r}: {display_path(file, cwd)} does not exist")
+        try:
+            obj: Any = plugins.load_module_file(file, display_path(file, cwd), cache)
+        except PluginImportError as err:
+            raise ConfigError(f"{where}: cannot import {target!r}: {err.detail}") from None
+    else:
+        try:
+            obj = importlib.import_module(module_part)
+        except Exception as exc:
+            raise ConfigError(f"{where}: cannot import {target!r}: {plugins.exception_line(exc)}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"{where}: cannot import {target!r}: {module_part} has no attribute {part!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigError(f"{where}: {target!r} is not callable (it is {type(obj).__name__})")
+    if inspect.iscoroutinefunction(obj):
+        raise ConfigError(f"{where}: {target!r} is async; tools must be plain functions")
+    return obj  # type: ignore[no-any-return]
+
+
+def _qualname(func: Callable[..., Any]) -> str:
+    return str(getattr(func, "__qualname__", None) or func)
