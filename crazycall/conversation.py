@@ -144,7 +144,7 @@ def decode_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
         return {}, None
     try:
         value = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # deeply nested input raises RecursionError
         return {}, f"arguments are not valid JSON ({exc}): {raw[:200]!r}"
     if value is None:
         return {}, None
