@@ -154,10 +154,7 @@ def finish(asm: StreamAssembler, finish_reason: Any, has_calls: bool) -> ModelRe
     if stop == STOP_TOOL_USE and not has_calls:
         stop = STOP_OTHER  # tools are detected from calls, never from finish_reason (§1.6)
     # A forced tool_choice gives "stop" with calls present: the assembler turns that into tool_use (§1.6).
-    try:
-        return asm.finish(stop, raw)
-    except RecursionError:  # absurdly nested argument JSON: json.loads gives up with RecursionError
-        raise ProtocolViolation(f"{NAME}: tool call arguments are nested too deeply to parse") from None
+    return asm.finish(stop, raw)
 
 
 # ---------------------------------------------------------------------- body internals
