@@ -32,10 +32,7 @@ class _Chunks(httpx.SyncByteStream):
 def sse_events(raw: str | bytes, chunk_size: int | None = None) -> list[ServerSentEvent]:
     """Parse SSE text with httpx-sse, delivered whole (``chunk_size=None``) or in chunks of N bytes."""
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if chunk_size is None:
-        chunks = [data]
-    else:
-        chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
+    chunks = [data] if chunk_size is None else [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(chunks))
     return list(EventSource(response).iter_sse())
 

@@ -1,9 +1,76 @@
-"""Placeholder: the `offline` command group is being written."""
+"""``crazycall offline-router``: serve the built-in offline router until Ctrl-C.
+
+Only typer is imported at module level; the server is imported when the command runs. The router itself
+(what it answers, which faults it knows) lives in ``crazycall/offline/``; this module owns the flags, the
+one "listening on" line scripts wait for, and a clean exit (0) on Ctrl-C or SIGTERM.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
+import time
+from types import FrameType
+
 import typer
+
+from crazycall.cli import handled
+
+_PROTOCOLS = ("chat", "responses", "messages", "gemini", "*")
+
+
+def parse_faults(specs: list[str]) -> dict[str, str]:
+    """``["chat=cut", "*=http500"]`` -> ``{"chat": "cut", "*": "http500"}``; a bad spec is a UsageError."""
+    from crazycall.errors import UsageError
+    from crazycall.offline.server import FAULT_MODES
+
+    faults: dict[str, str] = {}
+    for spec in specs:
+        protocol, sep, mode = (s.strip() for s in spec.partition("="))
+        if not sep or protocol not in _PROTOCOLS:
+            raise UsageError(f"--fault {spec!r}: expected PROTOCOL=MODE with PROTOCOL one of {', '.join(_PROTOCOLS)}")
+        if mode not in FAULT_MODES:
+            raise UsageError(f"--fault {spec!r}: unknown mode {mode!r} (one of {', '.join(FAULT_MODES)})")
+        faults[protocol] = mode
+    return faults
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``offline-router`` to the root app."""
+
+    @app.command("offline-router")
+    @handled
+    def offline_router(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        port: int = typer.Option(0, "--port", min=0, max=65535, help="Port; 0 picks a free one (printed)."),
+        api_key: str | None = typer.Option(None, "--api-key", help="Accept only this key (default: any key)."),
+        fault: list[str] = typer.Option(
+            [],
+            "--fault",
+            metavar="PROTOCOL=MODE",
+            help="Inject a fault: text, http500, http401, http429, cut, garbage.",
+        ),
+    ) -> None:
+        """Serve the deterministic offline router (all four protocols) until Ctrl-C."""
+        from crazycall.errors import UsageError
+        from crazycall.offline.server import OfflineRouter
+
+        router = OfflineRouter(host, port, api_key=api_key, faults=parse_faults(fault))
+        try:
+            router.start()
+        except OSError as err:
+            raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+        sys.stdout.write(f"crazycall offline router listening on {router.url}\n")
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C or SIGTERM is how this command is meant to end: exit 0
+        finally:
+            router.stop()

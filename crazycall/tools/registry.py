@@ -89,9 +89,7 @@ class ToolRegistry:
 
             raise UsageError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(self._tools) or 'none'}")
         return ToolRegistry(
-            t
-            for n, t in self._tools.items()
-            if (allow_set is None or n in allow_set) and n not in deny_set
+            t for n, t in self._tools.items() if (allow_set is None or n in allow_set) and n not in deny_set
         )
 
     def __iter__(self) -> Iterator[Tool]:

@@ -29,7 +29,7 @@ MODELS = {
 
 PROMPTS = {
     "single": ("What is the weather in Beijing?", [["get_weather"]]),
-    "parallel": ("What are the weather and the time in Europe/Paris?", [["get_weather", "get_time"]]),
+    "parallel": ("What are the weather in Paris and the time in Europe/Paris?", [["get_weather", "get_time"]]),
     "chained": ("Tell me the weather in Paris, then the time in Europe/Paris", [["get_weather"], ["get_time"]]),
 }
 
@@ -65,7 +65,7 @@ def _tool_results_chat(req: RecordedRequest) -> list[tuple[str, str]]:
     ids = [tc["id"] for tc in assistant["tool_calls"]]
     assert [m["tool_call_id"] for m in tail] == ids  # every call answered, in order (§1.3)
     assert all(set(m) == {"role", "tool_call_id", "content"} for m in tail)
-    return [(tc["function"]["name"], m["content"]) for tc, m in zip(assistant["tool_calls"], tail)]
+    return [(tc["function"]["name"], m["content"]) for tc, m in zip(assistant["tool_calls"], tail, strict=True)]
 
 
 def _tool_results_responses(req: RecordedRequest) -> list[tuple[str, str]]:
@@ -93,7 +93,7 @@ def _tool_results_messages(req: RecordedRequest) -> list[tuple[str, str]]:
     results = [b for b in last["content"] if b["type"] == "tool_result"]
     assert last["content"][: len(results)] == results  # tool_result blocks come first (§3.3)
     assert [r["tool_use_id"] for r in results] == [u["id"] for u in uses]
-    return [(u["name"], r["content"]) for u, r in zip(uses, results)]
+    return [(u["name"], r["content"]) for u, r in zip(uses, results, strict=True)]
 
 
 def _tool_results_gemini(req: RecordedRequest) -> list[tuple[str, str]]:

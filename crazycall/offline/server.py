@@ -1,0 +1,338 @@
+"""The offline router's HTTP server: stdlib ``ThreadingHTTPServer`` on 127.0.0.1 speaking all four protocols.
+
+Owns the routes of PROTOCOLS.md §0, reading and recording requests, auth and faults, and the bytes on the
+wire: JSON bodies with Content-Length, streams as chunked SSE (or Gemini's streamed JSON array without
+``alt=sse``), request-id headers. What a reply *says* is decided elsewhere: replies.py (the deterministic
+model) and one module per protocol (chat.py, responses.py, messages.py, gemini.py), all written by hand from
+PROTOCOLS.md. Nothing here or there imports ``crazycall.protocols``.
+
+Faults (``faults={"chat": "cut"}``, ``"*"`` for every protocol, or a request header ``x-offline-fault: MODE``):
+``text`` answers in text and never calls tools; ``http500`` / ``http401`` / ``http429`` (with
+``retry-after: 0``) answer with that protocol's error; ``cut`` drops the connection mid tool-call arguments
+(a truncated body when not streaming); ``garbage`` sends a non-JSON data line (a non-JSON body).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from crazycall.offline import chat, gemini, messages, responses
+from crazycall.offline.wire import Event, Incoming, ProtocolSpec, Reply, RouterState, WireError, dumps
+
+FAULT_MODES = ("text", "http500", "http401", "http429", "cut", "garbage")
+_FAULT_STATUS = {"http500": 500, "http401": 401, "http429": 429}
+_ROUTES = {"/v1/chat/completions": chat.SPEC, "/v1/responses": responses.SPEC, "/v1/messages": messages.SPEC}
+_GEMINI = re.compile(r"^/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)$")
+_GARBAGE = "this is not JSON {"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as received; ``protocol`` is ``unknown`` for a path no protocol serves."""
+
+    protocol: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    """Lower-cased names, values as sent (keys included: this record stays in the test process)."""
+    body: Any
+    """The decoded JSON, or None when the body was not JSON."""
+    stream: bool
+
+
+def route(path: str) -> tuple[ProtocolSpec | None, str, bool]:
+    """The protocol serving a path, the Gemini model named in it, and whether it is Gemini's stream method."""
+    spec = _ROUTES.get(path)
+    if spec is not None:
+        return spec, "", False
+    match = _GEMINI.match(path)
+    if match:
+        return gemini.SPEC, unquote(match.group(1)), match.group(2) == "streamGenerateContent"
+    return None, "", False
+
+
+class OfflineRouter:
+    """A deterministic router for all four protocols; ``with OfflineRouter() as router: router.url``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        faults: Mapping[str, str] | None = None,
+        stream_chunk_delay: float = 0.0,
+    ) -> None:
+        for protocol, mode in (faults or {}).items():
+            if protocol not in ("*", "chat", "responses", "messages", "gemini"):
+                raise ValueError(f"unknown protocol {protocol!r} in faults (chat, responses, messages, gemini or *)")
+            if mode not in FAULT_MODES:
+                raise ValueError(f"unknown fault mode {mode!r} (one of {', '.join(FAULT_MODES)})")
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.faults = dict(faults or {})
+        self.stream_chunk_delay = stream_chunk_delay
+        self.requests: list[RecordedRequest] = []
+        self.state = RouterState()
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> OfflineRouter:
+        """Bind and serve in a daemon thread (idempotent). Raises OSError when the address is taken."""
+        if self._server is None:
+            server = _Server((self.host, self.port), self)
+            self._server = server
+            self._thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="crazycall-offline", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection (idempotent)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> OfflineRouter:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the offline router is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def fault_for(self, protocol: str, headers: Mapping[str, str]) -> str | None:
+        """The fault for one request: the ``x-offline-fault`` header, else the configured one."""
+        header = headers.get("x-offline-fault")
+        if header:
+            if header not in FAULT_MODES:
+                raise WireError(400, f"unknown x-offline-fault mode '{header}' (one of {', '.join(FAULT_MODES)})")
+            return header
+        return self.faults.get(protocol) or self.faults.get("*")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], router: OfflineRouter) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.router = router
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client closing its kept-alive connection (normal at the end of every run) is not an error worth a
+        # traceback on the user's terminal; anything else still is.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        """Drop kept-alive connections so no request is served after stop()."""
+        with self.connections_lock:
+            open_now, self.connections = self.connections, set()
+        for conn in open_now:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+def _decode(raw: bytes) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False, None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "crazycall-offline"
+    timeout = 120
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stall
+
+    @property
+    def router(self) -> OfflineRouter:
+        return cast(_Server, self.server).router
+
+    def setup(self) -> None:
+        super().setup()
+        server = cast(_Server, self.server)
+        with server.connections_lock:
+            server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        server = cast(_Server, self.server)
+        with server.connections_lock:
+            server.connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and ``crazycall ask --offline`` must not print access logs."""
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def _dispatch(self) -> None:
+        try:
+            self._serve()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as err:  # a bug here must reach the client as one clear 500, not a hang
+            self.close_connection = True
+            body = {"error": {"message": f"offline router bug: {type(err).__name__}: {err}", "type": "server_error"}}
+            self._send_bytes(500, dumps(body).encode(), {})
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537).strip():
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        raw = self._read_body()
+        spec, model, gemini_stream = route(url.path)
+        parsed, body = _decode(raw)
+        stream = gemini_stream if spec is gemini.SPEC else isinstance(body, dict) and body.get("stream") is True
+        request_id = self.router.state.next_id("req")
+        name = spec.name if spec else "unknown"
+        self.router.record(RecordedRequest(name, self.command, url.path, query, headers, body, stream))
+        if spec is None or self.command != "POST":
+            self._not_found(url.path, request_id)
+            return
+        inc = Incoming(self.command, url.path, query, headers, raw, body, stream, request_id, model)
+        try:
+            spec.authenticate(inc, self.router.api_key)
+            fault = self.router.fault_for(spec.name, headers)
+            if fault in _FAULT_STATUS:
+                raise spec.fault_error(_FAULT_STATUS[fault])
+            if not parsed:
+                raise spec.bad_json()
+            reply = spec.handle(inc, self.router.state, fault == "text")
+        except WireError as err:
+            error = spec.render(err, request_id)
+            if spec is gemini.SPEC and stream and query.get("alt") != "sse":
+                error = [error]  # §4.5: a non-SSE stream wraps the error in a JSON array
+            self._send_bytes(err.status, dumps(error).encode(), {spec.request_id_header: request_id, **err.headers})
+            return
+        self._send_reply(spec, reply, request_id, fault)
+
+    def _not_found(self, path: str, request_id: str) -> None:
+        if path.startswith("/v1beta"):
+            error: Any = {
+                "error": {"code": 404, "message": f"Method not found: {self.command} {path}", "status": "NOT_FOUND"}
+            }
+        else:
+            message = f"Invalid URL ({self.command} {path})"
+            error = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+        self._send_bytes(404, dumps(error).encode(), {"x-request-id": request_id})
+
+    def _send_bytes(self, status: int, data: bytes, headers: Mapping[str, str], *, truncate: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if truncate:  # the "cut" fault: promise the whole body, send half, hang up
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
+        self.wfile.write(data)
+
+    def _send_reply(self, spec: ProtocolSpec, reply: Reply, request_id: str, fault: str | None) -> None:
+        headers = {spec.request_id_header: request_id}
+        if reply.events is None:
+            if fault == "garbage":
+                self._send_bytes(200, _GARBAGE.encode(), headers)
+            else:
+                self._send_bytes(200, dumps(reply.body).encode(), headers, truncate=fault == "cut")
+            return
+        self.send_response(200)
+        content_type = "application/json; charset=UTF-8" if reply.json_array else "text/event-stream; charset=utf-8"
+        self.send_header("Content-Type", content_type)
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self._write_events(reply, fault)
+
+    def _write_events(self, reply: Reply, fault: str | None) -> None:
+        events = list(reply.events or ())
+        if fault in ("cut", "garbage"):
+            events = events[: reply.cut_at]
+        if fault == "garbage":
+            following = (reply.events or ())[len(events) :]
+            events.append(Event(_GARBAGE, following[0].name if following else None))
+        for n, event in enumerate(events):
+            if n and self.router.stream_chunk_delay:
+                time.sleep(self.router.stream_chunk_delay)
+            self._chunk(self._encode(reply, event, n))
+        if fault == "cut":  # no terminating chunk: the client sees the stream end mid-call
+            self.close_connection = True
+            return
+        if reply.json_array:
+            self._chunk(b"]" if events else b"[]")
+        self.wfile.write(b"0\r\n\r\n")
+
+    @staticmethod
+    def _encode(reply: Reply, event: Event, n: int) -> bytes:
+        end = reply.line_end
+        if reply.json_array:
+            return (("[" if n == 0 else f",{end}") + event.data).encode()
+        head = f"event: {event.name}{end}" if event.name else ""
+        return f"{head}data: {event.data}{end}{end}".encode()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
