@@ -17,9 +17,9 @@ from typing import Any, TextIO
 from crazycall.conversation import Conversation
 from crazycall.errors import CrazycallError, Interrupted, ToolErrorsPresent, UsageError
 from crazycall.events import Emit, RunFailed, RunFinished, RunResult, RunStarted
+from crazycall.render import make_renderer
 from crazycall.settings import ENV_API_KEY, Settings, load_settings
 
-OUTPUT_MODES = ("auto", "rich", "plain", "json", "jsonl")
 OFFLINE_KEY = "offline"
 
 
@@ -52,32 +52,6 @@ class AskOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def make_renderer(opts: AskOptions, out: TextIO, err: TextIO) -> Emit:
-    mode = opts.output
-    if mode not in OUTPUT_MODES:
-        raise UsageError(f"unknown output mode {mode!r}; choose one of: {', '.join(OUTPUT_MODES)}")
-    if mode == "auto":
-        mode = "rich" if out.isatty() and not opts.quiet else "plain"
-    if mode == "json":
-        from crazycall.render.jsonl import JsonRenderer
-
-        return JsonRenderer(out)
-    if mode == "jsonl":
-        from crazycall.render.jsonl import JsonLinesRenderer
-
-        return JsonLinesRenderer(out)
-    if mode == "plain" or opts.quiet:
-        from crazycall.render.plain import PlainRenderer
-
-        return PlainRenderer(out, err, quiet=opts.quiet)
-    from rich.console import Console
-
-    from crazycall.render.console import ConsoleRenderer
-
-    console = Console(file=out, no_color=not opts.color or None, highlight=False)
-    return ConsoleRenderer(console, show_reasoning=opts.show_reasoning)
-
-
 @contextmanager
 def _router(opts: AskOptions, settings: Settings) -> Iterator[tuple[str, str]]:
     """(base_url, api_key): the in-process offline router, or the configured router and key."""
@@ -104,7 +78,7 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
 
     out = out or sys.stdout
     err = err or sys.stderr
-    emit = make_renderer(opts, out, err)
+    emit = make_renderer(opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning)
     state = LoopState(Conversation.start(opts.prompt, opts.system))
     try:
         settings = load_settings(
