@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -49,7 +49,18 @@ class AskOptions:
     timeout: float | None = None
     max_retries: int | None = None
     tool_timeout: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    transcript: Path | None = None
+    """--transcript PATH (None: the default location)."""
+    save_transcript: bool = True
+    """False with --no-transcript."""
+    continue_last: bool = False
+    """--continue: continue the latest conversation."""
+    resume: str | None = None
+    """--resume ID: continue that conversation."""
+    allow_tools: Sequence[str] | None = None
+    deny_tools: Sequence[str] = ()
+    approve: Sequence[str] = ()
+    yes: bool = False
 
 
 @contextmanager
@@ -110,16 +121,10 @@ def _run(opts: AskOptions, settings: Settings, state: Any, emit: Emit) -> RunRes
     from crazycall.loop import DEFAULT_MAX_TURNS, LoopOptions, run
     from crazycall.protocols import get_adapter, resolve_protocol
     from crazycall.protocols.base import RequestOptions
-    from crazycall.tools.loader import load_registry
-    from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT
-    from crazycall.tools.runner import ToolRunner
+    from crazycall.tools.session import ToolOptions, tool_session
     from crazycall.transport import Transport, TransportOptions
 
     protocol = resolve_protocol(settings.model, opts.protocol, settings.routes)
-    registry = load_registry(tuple(opts.tool_files), tuple(opts.plugin_paths))
-    if opts.tool_choice not in ("auto", "none", "required") and opts.tool_choice not in registry:
-        known = ", ".join(registry.names()) or "no tools are loaded"
-        raise UsageError(f"--tool-choice {opts.tool_choice!r} is not a loaded tool; known: {known}")
     adapter = get_adapter(protocol)
     request = RequestOptions(
         model=settings.model,
@@ -134,9 +139,18 @@ def _run(opts: AskOptions, settings: Settings, state: Any, emit: Emit) -> RunRes
         deadline=settings.timeout,
         max_retries=settings.max_retries if settings.max_retries is not None else 2,
     )
-    runner = ToolRunner(registry, default_timeout=settings.tool_timeout or DEFAULT_TOOL_TIMEOUT, verbose=opts.verbose)
+    tool_options = ToolOptions(
+        tool_files=opts.tool_files,
+        plugin_paths=opts.plugin_paths,
+        allow=opts.allow_tools,
+        deny=opts.deny_tools,
+        approve=opts.approve,
+        yes=opts.yes,
+        tool_timeout=settings.tool_timeout,
+        verbose=opts.verbose,
+    )
     endpoint = adapter.build_request(state.conversation, [], request).path
-    with _router(opts, settings) as (base_url, api_key):
-        emit(RunStarted(settings.model, protocol, endpoint, tuple(registry.names())))
+    with tool_session(tool_options, opts.tool_choice) as runner, _router(opts, settings) as (base_url, api_key):
+        emit(RunStarted(settings.model, protocol, endpoint, tuple(runner.registry.names())))
         with Transport(base_url, api_key, t_opts) as transport:
             return run(state, adapter, transport, runner, loop_options, emit)

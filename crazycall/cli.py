@@ -78,9 +78,9 @@ def handled(func: F) -> F:
 
 
 def _register() -> None:
-    from crazycall.commands import ask, config, offline, tools
+    from crazycall.commands import ask, config, logs, offline, smoke, tools
 
-    for module in (ask, config, tools, offline):
+    for module in (ask, config, tools, smoke, logs, offline):
         module.register(app)
 
 

@@ -29,6 +29,11 @@ def read_prompt(prompt: str | None) -> str:
     return text
 
 
+def split_names(value: str) -> tuple[str, ...]:
+    """``a,b, c`` -> ("a", "b", "c")."""
+    return tuple(n.strip() for n in value.split(",") if n.strip())
+
+
 def register(app: typer.Typer) -> None:
     @app.command("ask")
     @handled
@@ -60,6 +65,14 @@ def register(app: typer.Typer) -> None:
         max_retries: int | None = typer.Option(None, "--max-retries", min=0, help="Retries (default 2)."),
         tool_timeout: float | None = typer.Option(None, "--tool-timeout", help="Per-tool timeout (60 s)."),
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Tracebacks for errors and tool failures."),
+        transcript: Path | None = typer.Option(None, "--transcript", help="Write the run's transcript here."),
+        no_transcript: bool = typer.Option(False, "--no-transcript", help="Do not write a transcript."),
+        continue_last: bool = typer.Option(False, "--continue", help="Continue the latest conversation."),
+        resume: str | None = typer.Option(None, "--resume", help="Continue the conversation with this run id."),
+        allow_tools: str | None = typer.Option(None, "--allow-tools", help="Offer only these tools (a,b)."),
+        deny_tools: str | None = typer.Option(None, "--deny-tools", help="Never offer these tools (a,b)."),
+        approve: list[str] = typer.Option([], "--approve", help="Pre-approve a confirm: tool (repeatable)."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation."),
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         from crazycall.ask import AskOptions, ask
@@ -89,5 +102,13 @@ def register(app: typer.Typer) -> None:
             timeout=timeout,
             max_retries=max_retries,
             tool_timeout=tool_timeout,
+            transcript=transcript,
+            save_transcript=not no_transcript,
+            continue_last=continue_last,
+            resume=resume,
+            allow_tools=split_names(allow_tools) if allow_tools is not None else None,
+            deny_tools=split_names(deny_tools) if deny_tools is not None else (),
+            approve=tuple(approve),
+            yes=yes,
         )
         ask(options)
