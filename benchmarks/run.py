@@ -1,0 +1,215 @@
+"""crazycall's performance figures, side by side with a bare httpx floor, as one command.
+
+    python benchmarks/run.py [--repeat N] [--deltas N]
+
+Starts benchmarks/fast_server.py on 127.0.0.1, runs every figure of the performance issue as whole processes
+(start-up included), and prints a Markdown table of medians, min-max, ratios and targets. Absolute times drift
+between machines and runs; the ratios against the floor measured in the same run are what the targets use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from fast_server import FastServer  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CRAZYCALL = str(BIN / "crazycall") if (BIN / "crazycall").exists() else shutil.which("crazycall") or "crazycall"
+
+
+@dataclass
+class Row:
+    figure: str
+    value: str
+    floor: str
+    ratio: str
+    target: str
+    ok: bool | None
+
+
+def timed(cmd: Sequence[str], *, cwd: Path, env: dict[str, str], stdout: int | None = subprocess.DEVNULL) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=300)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {shlex.join(cmd)}\n{proc.stderr.decode()}")
+    return elapsed
+
+
+def sample(fn: Callable[[], float], repeat: int) -> list[float]:
+    fn()  # warm the page cache and .pyc files
+    return [fn() for _ in range(repeat)]
+
+
+def fmt(values: list[float], unit: str = "s") -> str:
+    med = statistics.median(values)
+    return f"{med:.3f} {unit} ({min(values):.3f}-{max(values):.3f})"
+
+
+def peak_rss_mib(cmd: Sequence[str], *, cwd: Path, env: dict[str, str]) -> float:
+    with tempfile.NamedTemporaryFile() as out:
+        timed(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd], cwd=cwd, env=env)
+        return int(Path(out.name).read_text().split()[-1]) / 1024
+
+
+def in_pty(cmd: Sequence[str]) -> list[str]:
+    """Run cmd at a pseudo-terminal (util-linux script), its screen output discarded by the caller."""
+    return ["script", "-qfec", shlex.join(cmd), "/dev/null"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--deltas", type=int, default=20_000)
+    args = parser.parse_args()
+    server = FastServer().start()
+    work = Path(tempfile.mkdtemp(prefix="crazycall-bench-"))
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(work / "data"),
+        "XDG_CONFIG_HOME": str(work / "config"),
+        "NO_PROXY": "127.0.0.1",
+        "COLUMNS": "100",
+        "LINES": "40",
+        "TERM": "xterm-256color",
+    }
+    env.pop("NO_COLOR", None)
+    ask = [CRAZYCALL, "ask", "--base-url", server.url, "--api-key", "bench", "-m", "bench"]
+    rows: list[Row] = []
+    r, n = args.repeat, args.deltas
+
+    floor_import = sample(lambda: timed([sys.executable, "-c", "import typer"], cwd=REPO, env=env), r)
+    for flag in ("--version", "--help"):
+        t = sample(lambda f=flag: timed([CRAZYCALL, f], cwd=REPO, env=env), r)  # type: ignore[misc]
+        rows.append(
+            Row(
+                f"`crazycall {flag}`",
+                fmt(t),
+                fmt(floor_import) + " (import typer)",
+                f"{statistics.median(t) / statistics.median(floor_import):.2f}x",
+                "<= 0.08 s",
+                statistics.median(t) <= 0.08,
+            )
+        )
+    t = sample(lambda: timed([CRAZYCALL, "tools", "list"], cwd=REPO, env=env), r)
+    rows.append(
+        Row("`crazycall tools list` (example tools)", fmt(t), "", "", "<= 0.15 s", statistics.median(t) <= 0.15)
+    )
+
+    rt = [*ask, "--no-stream", "-o", "plain", "--allow-tools", "lookup", "weather?"]
+    t = sample(lambda: timed(rt, cwd=HERE, env=env), r)
+    f = sample(lambda: timed([sys.executable, str(HERE / "floor.py"), "roundtrip", server.url], cwd=HERE, env=env), r)
+    ratio = statistics.median(t) / statistics.median(f)
+    rows.append(
+        Row(
+            "one tool round trip (`ask --no-stream`, 2 requests)",
+            fmt(t),
+            fmt(f),
+            f"{ratio:.2f}x",
+            "<= 1.5x floor",
+            ratio <= 1.5,
+        )
+    )
+
+    empty = work / "empty"
+    empty.mkdir()
+
+    def stream_cmd(k: int, mode: str) -> list[str]:
+        return [*ask, "-o", mode, f"stream {k}"]
+
+    def net_rate(cmd_for: Callable[[int], list[str]], k: int, reps: int, pty: bool = False) -> tuple[float, float]:
+        wrap = in_pty if pty else (lambda c: list(c))
+        base = statistics.median(sample(lambda: timed(wrap(cmd_for(1)), cwd=empty, env=env), reps))
+        full = statistics.median(sample(lambda: timed(wrap(cmd_for(k)), cwd=empty, env=env), reps))
+        return k / max(full - base, 1e-9), full - base
+
+    heavy = max(3, r // 2)
+    rate, _ = net_rate(lambda k: stream_cmd(k, "plain"), n, heavy)
+    frate, _ = net_rate(lambda k: [sys.executable, str(HERE / "floor.py"), "stream", server.url, str(k)], n, heavy)
+    rows.append(
+        Row(
+            f"streaming {n:,} deltas, plain, to a file",
+            f"{rate:,.0f} deltas/s",
+            f"{frate:,.0f} deltas/s",
+            f"{rate / frate:.2f}x",
+            ">= 100,000 deltas/s",
+            rate >= 100_000,
+        )
+    )
+
+    rich_rate, t1 = net_rate(lambda k: stream_cmd(k, "rich"), n, heavy, pty=True)
+    _, t2 = net_rate(lambda k: stream_cmd(k, "rich"), 2 * n, heavy, pty=True)
+    rows.append(
+        Row(
+            f"streaming {n:,} deltas at a terminal (Rich, Markdown)",
+            f"{rich_rate:,.0f} deltas/s",
+            "",
+            f"2x answer: {t2 / max(t1, 1e-9):.2f}x time",
+            ">= 20,000 deltas/s, doubling <= 2x",
+            rich_rate >= 20_000 and t2 / max(t1, 1e-9) <= 2.2,
+        )
+    )
+
+    m1 = peak_rss_mib(stream_cmd(n, "plain"), cwd=empty, env=env)
+    m2 = peak_rss_mib(stream_cmd(2 * n, "plain"), cwd=empty, env=env)
+    answer_mib = len("word ") * n / 2**20
+    rows.append(
+        Row(
+            f"peak memory streaming {n:,} deltas (plain)",
+            f"{m1:.1f} MiB ({2 * n:,}: {m2:.1f} MiB)",
+            "",
+            f"+{m2 - m1:.1f} MiB for +{answer_mib:.1f} MiB of text",
+            "<= 45 MiB, flat",
+            m1 <= 45,
+        )
+    )
+
+    par = [*ask, "--no-stream", "-o", "plain", "--allow-tools", "nap_a,nap_b,nap_c,nap_d", "call 4"]
+    t = sample(lambda: timed(par, cwd=HERE, env=env), heavy)
+    tool_phase = statistics.median(t) - statistics.median(f)
+    rows.append(
+        Row(
+            "4 parallel tool calls, each sleeping 1 s",
+            f"{statistics.median(t):.2f} s wall",
+            fmt(f) + " (no tools)",
+            f"tool phase ~{tool_phase:.2f} s",
+            "~1 s, not 4 s",
+            tool_phase < 1.5,
+        )
+    )
+
+    before = json.loads(urllib.request.urlopen(server.url + "/stats").read())["connections"]
+    timed(rt, cwd=HERE, env=env)
+    after = json.loads(urllib.request.urlopen(server.url + "/stats").read())["connections"]
+    used = after - before - 1  # the second /stats request opened a connection of its own
+    rows.append(Row("TCP connections for a 2-request run", str(used), "", "", "1", used == 1))
+
+    print(f"crazycall benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, repeat {r}\n")
+    print("| figure | crazycall median (min-max) | floor | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        met = "yes" if row.ok else ("no" if row.ok is False else "")
+        print(f"| {row.figure} | {row.value} | {row.floor} | {row.ratio} | {row.target} | {met} |")
+    shutil.rmtree(work, ignore_errors=True)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
