@@ -1,0 +1,160 @@
+"""Reporting smoke results: a Rich table, plain lines, a JSON array, JUnit XML.
+
+Owns the shapes users' CI reads (a contract: keys and attributes are added, never renamed): the JSON objects
+(``name``, ``model``, ``protocol``, ``endpoint``, ``tool``, ``marker``, ``status``, ``reason``, ``latency_ms``,
+``exit_code``, ``detail``, ``answer``) and the JUnit document (``<testsuites>`` with one ``<testsuite>``, one
+``<testcase name="MODEL [PROTOCOL]" classname="crazycall.smoke">`` per case, ``<failure message=REASON>``),
+valid against the common Jenkins/Surefire JUnit schema. Every string passes through ``redact``. It runs
+nothing and decides nothing: results and their exit codes come from runner.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from crazycall.errors import UsageError
+from crazycall.redact import redact
+from crazycall.smoke.runner import CaseResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+JUNIT_CLASSNAME = "crazycall.smoke"
+SUITE_NAME = "crazycall smoke"
+
+
+def as_json(result: CaseResult) -> dict[str, Any]:
+    case = result.case
+    return {
+        "name": case.name,
+        "model": case.model,
+        "protocol": case.protocol,
+        "endpoint": result.endpoint,
+        "tool": case.tool.name,
+        "marker": case.marker,
+        "status": "pass" if result.passed else "fail",
+        "reason": None if result.reason is None else redact(result.reason),
+        "latency_ms": result.latency_ms,
+        "exit_code": result.exit_code,
+        "detail": redact(result.detail) if result.detail else None,
+        "answer": redact(result.answer) if result.answer else None,
+    }
+
+
+def write_json(results: Sequence[CaseResult], out: TextIO) -> None:
+    json.dump([as_json(r) for r in results], out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def summary(results: Sequence[CaseResult]) -> str:
+    """One closing line. Deliberately not "N passed, N failed": CI log scanners read that as a test run."""
+    passed = sum(r.passed for r in results)
+    if passed == len(results):
+        return f"all {len(results)} smoke cases passed"
+    return f"{passed} of {len(results)} smoke cases passed"
+
+
+def _latency(result: CaseResult) -> str:
+    return f"{result.latency_ms:.0f} ms"
+
+
+def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
+    """One aligned line per case, for CI logs and pipes."""
+    rows = [
+        ("PASS" if r.passed else "FAIL", r.case.name, r.endpoint, r.case.marker, _latency(r), r.reason or "")
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=False)]
+        head = "  ".join([*cells, row[4].rjust(widths[4])])
+        out.write(redact(f"{head}  {row[5]}".rstrip()) + "\n")
+    out.write(summary(results) + "\n")
+
+
+def write_table(results: Sequence[CaseResult], console: Console) -> None:
+    """The Rich table shown at a terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="crazycall smoke", title_justify="left", expand=False)
+    table.add_column("model", overflow="fold", min_width=12)
+    table.add_column("protocol", no_wrap=True)
+    table.add_column("endpoint", overflow="fold")
+    table.add_column("marker", no_wrap=True)
+    table.add_column("latency", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("reason", overflow="fold", min_width=24)
+    for r in results:
+        status = Text("pass", style="bold green") if r.passed else Text("FAIL", style="bold red")
+        reason = Text(redact(r.reason or ""), style="red")
+        table.add_row(r.case.model, r.case.protocol, r.endpoint, r.case.marker, _latency(r), status, reason)
+    console.print(table)
+    style = "green" if all(r.passed for r in results) else "bold red"
+    console.print(Text(summary(results), style=style))
+
+
+def _seconds(ms: float) -> str:
+    """JUnit time: seconds with at most three decimals (the schema's SUREFIRE_TIME pattern)."""
+    return f"{ms / 1000:.3f}"
+
+
+def junit_xml(results: Sequence[CaseResult], elapsed_ms: float, properties: Mapping[str, str]) -> bytes:
+    """The JUnit document: one testsuite, one testcase per case, a failure element with the reason."""
+    import datetime as dt
+    import socket
+    import xml.etree.ElementTree as ET
+
+    failures = sum(not r.passed for r in results)
+    counts = {"tests": str(len(results)), "failures": str(failures), "errors": "0"}
+    root = ET.Element("testsuites", {"name": SUITE_NAME, **counts, "time": _seconds(elapsed_ms)})
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": SUITE_NAME,
+            **counts,
+            "skipped": "0",
+            "time": _seconds(elapsed_ms),
+            "timestamp": stamp,
+            "hostname": socket.gethostname(),
+        },
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in properties.items():
+        ET.SubElement(props, "property", {"name": name, "value": redact(value)})
+    for r in results:
+        case = ET.SubElement(
+            suite, "testcase", {"name": r.case.name, "classname": JUNIT_CLASSNAME, "time": _seconds(r.latency_ms)}
+        )
+        if r.passed:
+            out = f"{r.case.marker} from {r.endpoint}" + (f"\nanswer: {r.answer}" if r.answer else "")
+            ET.SubElement(case, "system-out").text = redact(out)
+            continue
+        failure = ET.SubElement(case, "failure", {"message": redact(r.reason or ""), "type": _failure_type(r)})
+        failure.text = redact("\n".join(filter(None, [r.reason, r.detail, f"exit code {r.exit_code}"])))
+    ET.indent(root)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"
+
+
+def _failure_type(result: CaseResult) -> str:
+    from crazycall.errors import EXIT_PROTOCOL, EXIT_PROVIDER, EXIT_TRANSPORT, EXIT_UNEXPECTED
+
+    kinds = {EXIT_PROVIDER: "provider", EXIT_TRANSPORT: "transport", EXIT_PROTOCOL: "protocol"}
+    kinds[EXIT_UNEXPECTED] = "unexpected"
+    return kinds.get(result.exit_code, "error")
+
+
+def write_junit(path: Path, results: Sequence[CaseResult], elapsed_ms: float, properties: Mapping[str, str]) -> None:
+    data = junit_xml(results, elapsed_ms, properties)
+    try:
+        if path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as err:
+        raise UsageError(f"--junit {path}: cannot write the JUnit file: {err.strerror or err}") from None

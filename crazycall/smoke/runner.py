@@ -1,0 +1,301 @@
+"""Running smoke cases: concurrently, each under a hard timeout, through the ordinary adapters and transport.
+
+Owns one case's exchange (build the request with the case's adapter, send or stream it with a ``Transport``
+of its own whose retries follow the transport's policy, check the neutral response with probe.py, and with
+``--round-trip`` run the probe and send its result back), the mapping of errors to one-line reasons and
+exit-code classes, the per-case timeout, and the thread pool. Each case runs in a daemon thread that the
+pool worker waits for at most ``timeout`` seconds: a case that hangs is reported as timed out, its transport
+is closed, and it cannot keep the process alive. It prints nothing (report.py does).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from crazycall.conversation import Conversation, Message, ModelResponse, ToolCall, ToolResult
+from crazycall.errors import (
+    EXIT_OK,
+    EXIT_PROTOCOL,
+    EXIT_TRANSPORT,
+    EXIT_UNEXPECTED,
+    CrazycallError,
+    Interrupted,
+    ProtocolViolation,
+    ProviderError,
+    TransportError,
+)
+from crazycall.events import ResponseCompleted
+from crazycall.protocols.base import ProtocolAdapter, RequestOptions
+from crazycall.smoke.cases import SmokeCase
+from crazycall.smoke.probe import CaseFailure, expect_text_answer, expect_tool_call, run_probe
+
+if TYPE_CHECKING:
+    from crazycall.transport import Transport
+
+DEFAULT_CONCURRENCY = 4
+DEFAULT_TIMEOUT = 60.0
+TOOL_CHOICES = ("required", "tool")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    base_url: str
+    api_key: str
+    stream: bool = True
+    round_trip: bool = False
+    tool_choice: str = "required"
+    """``required`` (any tool; only the probe is offered) or ``tool`` (the probe forced by name)."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds for a whole case, retries and round trip included."""
+    max_retries: int = 2
+    concurrency: int = DEFAULT_CONCURRENCY
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: SmokeCase
+    endpoint: str
+    latency_ms: float
+    reason: str | None = None
+    """None when the case passed; else one line, e.g. ``HTTP 404 from /v1/responses: ...``."""
+    exit_code: int = EXIT_OK
+    detail: str = ""
+    answer: str = ""
+    """The final text of a passing ``--round-trip``."""
+
+    @property
+    def passed(self) -> bool:
+        return self.reason is None
+
+
+class Exchange:
+    """One case's conversation with the router; ``events`` counts stream events seen (to spot a cut)."""
+
+    def __init__(self, case: SmokeCase, config: RunConfig, transport: Transport) -> None:
+        from crazycall.protocols import get_adapter
+
+        self.case = case
+        self.config = config
+        self.transport = transport
+        self.adapter: ProtocolAdapter = get_adapter(case.protocol)
+        self.events = 0
+
+    def ask(self, conversation: Conversation, options: RequestOptions) -> ModelResponse:
+        """Send one request and return the complete response (same path as the loop's, PROTOCOLS.md §0)."""
+        from crazycall.protocols.base import replay
+
+        adapter, transport = self.adapter, self.transport
+        request = adapter.build_request(conversation, [self.case.tool.spec], options)
+        self.events = 0
+        if options.stream:
+            events = transport.stream(adapter, request)
+        else:
+            events = replay(adapter.parse_response(transport.send(adapter, request)))
+        response: ModelResponse | None = None
+        for event in events:
+            self.events += 1
+            if isinstance(event, ResponseCompleted):
+                response = event.response
+        if response is None:
+            raise ProtocolViolation(f"{adapter.name}: the response ended without a complete message")
+        return response
+
+    def run(self) -> str:
+        """Pass (returning the round trip's answer, or "") or raise CaseFailure / CrazycallError."""
+        case, config = self.case, self.config
+        choice = case.tool.name if config.tool_choice == "tool" else "required"
+        options = RequestOptions(model=case.model, stream=config.stream, tool_choice=choice)
+        conversation = Conversation.start(case.prompt)
+        first = self.ask(conversation, options)
+        expect_tool_call(first, case.tool)
+        if not config.round_trip:
+            return ""
+        results = tuple(self._answer(call) for call in first.message.tool_calls)
+        conversation = conversation.append(first.message, Message("tool", results))
+        # A forced choice applies to the first turn only (as in the loop): forcing again would loop.
+        try:
+            second = self.ask(conversation, replace(options, tool_choice="auto"))
+        except CrazycallError as err:
+            raise self.failure(err, prefix="round trip: ") from None
+        return expect_text_answer(second)
+
+    def _answer(self, call: ToolCall) -> ToolResult:
+        """Every call of the turn gets a result (the providers reject unanswered calls, PROTOCOLS.md §1.3)."""
+        tool = self.case.tool
+        if call.name != tool.name or call.arguments_error or tool.validate(call.arguments):
+            return ToolResult(call.id, call.name, f"not run: call {tool.name} with valid arguments", True)
+        content, is_error = run_probe(tool, call.arguments)
+        return ToolResult(call.id, call.name, content, is_error)
+
+    def failure(self, err: CrazycallError, prefix: str = "") -> CaseFailure:
+        """An error as a one-line reason of its exit-code class (the full message goes to ``detail``)."""
+        path = endpoint_of(self.case, self.config)
+        message = _strip_prefix(str(err), f"{self.adapter.name} {path}: ")
+        if isinstance(err, ProviderError):
+            # The path actually requested: the Gemini adapter names its errors with a "{model}" template.
+            if err.status is None:
+                reason = f"error event in the stream from {path}: {_clip(err.provider_message)}"
+            else:
+                reason = f"HTTP {err.status} from {path}: {_clip(err.provider_message)}"
+        elif isinstance(err, TransportError):
+            reason = self._transport_reason(message)
+        elif isinstance(err, ProtocolViolation):
+            reason = f"protocol violation: {_clip(message)}"
+        else:
+            reason = _clip(message)
+        return CaseFailure(prefix + reason, err.exit_code, str(err))
+
+    def _transport_reason(self, message: str) -> str:
+        if message.startswith(_TIMEOUTS) or "deadline" in message:
+            return f"timeout after {self.config.timeout:g} s"
+        # A body that stops part-way: events already arrived, the adapter saw no terminal event, or httpx
+        # saw the connection close inside the (chunked) body.
+        cut = self.events > 0 or any(sign in message for sign in _CUT_SIGNS)
+        if cut:
+            return f"{'stream' if self.config.stream else 'response'} cut: {_clip(message)}"
+        return f"transport error: {_clip(message)}"
+
+
+_TIMEOUTS = ("ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout")
+_CUT_SIGNS = ("stream ended", "incomplete chunked read", "without sending complete message body")
+
+
+def _strip_prefix(text: str, prefix: str) -> str:
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def endpoint_of(case: SmokeCase, config: RunConfig) -> str:
+    """The path the case's first request goes to (Gemini's names the model and the stream method)."""
+    from crazycall.protocols import get_adapter
+
+    options = RequestOptions(model=case.model, stream=config.stream)
+    return get_adapter(case.protocol).build_request(Conversation.start(case.prompt), [], options).path
+
+
+class _Attempt:
+    """A case running in its own daemon thread; ``abandon`` closes its transport after a timeout."""
+
+    def __init__(self, case: SmokeCase, config: RunConfig) -> None:
+        self.case = case
+        self.config = config
+        self._lock = threading.Lock()
+        self._transport: Transport | None = None
+        self._abandoned = False
+        self.started: float | None = None
+
+    def _open(self) -> Transport:
+        from crazycall.transport import Transport, TransportOptions
+
+        timeout = self.config.timeout
+        options = TransportOptions(
+            connect_timeout=min(10.0, timeout),
+            read_timeout=timeout,
+            deadline=timeout,
+            max_retries=self.config.max_retries,
+            max_retry_wait=timeout,
+        )
+        transport = Transport(self.config.base_url, self.config.api_key, options)
+        self.started = time.perf_counter()  # latency measures the router, not building an SSL context
+        with self._lock:
+            self._transport = transport
+            if self._abandoned:
+                transport.close()
+        return transport
+
+    def run(self) -> tuple[str | None, int, str, str]:
+        """(reason or None, exit code, detail, answer) -- never raises."""
+        exchange: Exchange | None = None
+        try:
+            with self._open() as transport:
+                exchange = Exchange(self.case, self.config, transport)
+                return None, EXIT_OK, "", exchange.run()
+        except CaseFailure as failure:
+            return failure.reason, failure.exit_code, failure.detail, ""
+        except CrazycallError as err:
+            if exchange is None:
+                return _clip(str(err)), err.exit_code, str(err), ""
+            mapped = exchange.failure(err)
+            return mapped.reason, mapped.exit_code, mapped.detail, ""
+        except Exception as exc:  # a bug in crazycall: reported on this case, the others still run
+            return f"unexpected {type(exc).__name__}: {_clip(str(exc))}", EXIT_UNEXPECTED, repr(exc), ""
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            transport = self._transport
+        if transport is not None:
+            transport.close()  # wakes the thread blocked on the socket; its late result is dropped
+
+
+def prepare(cases: Sequence[SmokeCase]) -> None:
+    """Import and compile what the cases need before any clock starts, so latency measures the router."""
+    from importlib import import_module
+
+    from crazycall.protocols import get_adapter
+
+    import_module("crazycall.transport")  # httpx
+    for case in cases:
+        get_adapter(case.protocol)
+        case.tool.validator()  # jsonschema
+
+
+def run_case(case: SmokeCase, config: RunConfig) -> CaseResult:
+    """Run one case; it fails with ``timeout after N s`` when it is not done within ``config.timeout``."""
+    endpoint = endpoint_of(case, config)
+    attempt = _Attempt(case, config)
+    box: queue.Queue[tuple[str | None, int, str, str]] = queue.Queue(maxsize=1)
+    started = time.perf_counter()
+    threading.Thread(target=lambda: box.put(attempt.run()), name=f"smoke {case.name}", daemon=True).start()
+    try:
+        reason, code, detail, answer = box.get(timeout=config.timeout)
+    except queue.Empty:
+        attempt.abandon()
+        reason, code, detail, answer = f"timeout after {config.timeout:g} s", EXIT_TRANSPORT, "", ""
+    else:
+        started = attempt.started or started
+    latency = (time.perf_counter() - started) * 1000
+    return CaseResult(case, endpoint, round(latency, 1), reason, code, detail, answer)
+
+
+def run_cases(
+    cases: Sequence[SmokeCase],
+    run_one: Callable[[SmokeCase], CaseResult],
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[CaseResult]:
+    """Run every case with at most ``concurrency`` at a time; results in case order. Ctrl-C -> Interrupted."""
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="crazycall-smoke")
+    futures: list[Future[CaseResult]] = [pool.submit(run_one, case) for case in cases]
+    try:
+        results = [future.result() for future in futures]
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted("interrupted") from None
+    pool.shutdown(wait=True)
+    return results
+
+
+#: most severe first: a crazycall bug, then the wire, then the network, then the provider
+SEVERITY = (EXIT_UNEXPECTED, EXIT_PROTOCOL, EXIT_TRANSPORT)
+
+
+def overall_exit_code(results: Sequence[CaseResult]) -> int:
+    """0 when every case passed; else the exit code of the most severe failure class (1 > 6 > 5 > 4)."""
+    codes = [r.exit_code for r in results if not r.passed]
+    if not codes:
+        return EXIT_OK
+
+    def rank(code: int) -> tuple[int, int]:
+        return (SEVERITY.index(code), 0) if code in SEVERITY else (len(SEVERITY), -code)
+
+    return min(codes, key=rank)
