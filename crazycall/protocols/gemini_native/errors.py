@@ -15,7 +15,7 @@ from typing import Any
 
 from crazycall.errors import AuthenticationError, ProviderError
 from crazycall.protocols.base import as_int, build_error, json_error_body, truncate
-from crazycall.protocols.gemini_native.request import ENDPOINT, PROTOCOL
+from crazycall.protocols.gemini_native.request import PROTOCOL
 
 # The standard google.rpc code -> HTTP mapping, for errors that arrive inside a 200 stream (§4.5).
 _HTTP_STATUS = {
@@ -45,8 +45,8 @@ def parse_error(status: int, body: bytes, headers: Mapping[str, str]) -> Provide
     if error is None:  # an HTML page from a proxy, an empty body, JSON of another shape
         text = body.decode("utf-8", "replace").strip()
         message = truncate(text) if text else "(empty response body)"
-        return build_error(status, message, protocol=PROTOCOL, endpoint=ENDPOINT, error_type=None, headers=headers)
-    return _from_error(error, status, ENDPOINT, headers)
+        return build_error(status, message, protocol=PROTOCOL, endpoint="", error_type=None, headers=headers)
+    return _from_error(error, status, "", headers)  # the transport fills in the real path
 
 
 def in_band_error(value: Any, endpoint: str) -> ProviderError:
