@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import typer
 
 from crazycall import __version__
-from crazycall.errors import EXIT_INTERRUPTED, CrazycallError
+from crazycall.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, CrazycallError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +73,13 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             sys.stderr.write("crazycall: interrupted\n")
             raise SystemExit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as err:
+            if hasattr(err, "show"):  # a click/typer usage error raised in the body: click prints it, exit 2
+                raise
+            print_error(err, verbose)  # a bug: one line (the traceback with --verbose), exit 1
+            raise SystemExit(EXIT_UNEXPECTED) from None
 
     return wrapper  # type: ignore[return-value]
 

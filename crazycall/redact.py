@@ -19,7 +19,8 @@ _PATTERNS = (
     # ?key=SECRET or &key=SECRET in a URL (Gemini); also api_key= / apikey=
     re.compile(r"(?i)([?&](?:api_?)?key=)[^&\s\"'#]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{4,}"),
-    re.compile(r"(?i)((?:x-api-key|x-goog-api-key|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+"),
+    # a key name on its own (not the tail of a word like invalid_api_key, an error code) followed by its value
+    re.compile(r"(?i)((?<![A-Za-z0-9_])(?:x-api-key|x-goog-api-key|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+"),
 )
 
 

@@ -89,3 +89,8 @@ def test_provider_error_is_one_line_with_all_parts() -> None:
         "chat /v1/chat/completions: HTTP 429 rate_limit_exceeded: Rate limit reached (request id req_1)"
     )
     assert err.exit_code == 4
+
+
+def test_error_codes_that_end_in_api_key_are_not_mistaken_for_a_key() -> None:
+    text = "invalid_api_key: Incorrect API key provided."
+    assert redact(text) == text
