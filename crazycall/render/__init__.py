@@ -39,10 +39,11 @@ def make_renderer(
     if mode == "plain" or quiet:
         from crazycall.render.plain import PlainRenderer
 
-        return PlainRenderer(out, err, quiet=quiet)
+        return PlainRenderer(out, err, quiet=quiet, show_reasoning=show_reasoning)
     from rich.console import Console
 
     from crazycall.render.console import ConsoleRenderer
 
-    console = Console(file=out, no_color=not color or None, highlight=False)
+    # no_color=None lets Rich honour NO_COLOR; width, height and "is this a terminal" come from ``out``.
+    console = Console(file=out, no_color=not color or None, highlight=False, markup=False, emoji=False)
     return ConsoleRenderer(console, show_reasoning=show_reasoning)

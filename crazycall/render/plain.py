@@ -1,72 +1,152 @@
-"""Plain output for scripts and pipes: the answer on stdout, one short progress line per step on stderr.
+"""Plain output for scripts and pipes: the final answer alone on stdout, one short line per step on stderr.
 
-Text deltas are written straight through (no buffering beyond the stream's own), so long answers cost
-linear time. No colours, no cursor movement, nothing but the answer on stdout.
+The rule a script can rely on: stdout holds the text of the model's final turn (the one that asked for no
+tool) and nothing else, ended by one newline. Text the model writes in a turn that goes on to call tools
+("I'll look that up") is progress, not the answer, so it goes to stderr as a ``model:`` line. Since a turn is
+only known to be final when its response completes, each turn's text is held until then and written at once;
+when the run offers no tools at all every turn is final, so text is written straight through as it streams.
+If the run fails or is interrupted mid-turn, the text received so far still goes to stdout (what is known),
+and the exit status says the run failed.
+
+stderr gets one line per step (start, model text of tool turns, reasoning, each tool call and its result,
+the closing tally); ``--quiet`` drops them all. Never colours, cursor movement or control characters: the
+tools' and the model's progress text is reduced to one printable line.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TextIO
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from crazycall.events import (
     Event,
+    ReasoningDelta,
+    ResponseCompleted,
     RunFailed,
     RunFinished,
     RunStarted,
     TextDelta,
     ToolFinished,
     ToolStarted,
+    TurnStarted,
 )
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def one_line(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
+    """Whitespace collapsed, control characters shown as ``\\xNN``, cut to ``limit`` with an ellipsis."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 class PlainRenderer:
-    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO,
+        *,
+        quiet: bool = False,
+        show_reasoning: bool = True,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.out, self.err, self.quiet = out, err, quiet
-        self._last_char = "\n"
+        self.show_reasoning = show_reasoning
+        self.clock = clock
+        self._started = clock()
+        self._text: list[str] = []
+        """This turn's text, held until the turn shows whether it is the answer."""
+        self._reasoning: list[str] = []
+        self._stream_through = False
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            RunStarted: self._on_run_started,
+            TurnStarted: self._on_turn_started,
+            TextDelta: self._on_text,
+            ReasoningDelta: self._on_reasoning,
+            ResponseCompleted: self._on_response,
+            ToolStarted: self._on_tool_started,
+            ToolFinished: self._on_tool_finished,
+            RunFinished: self._on_run_finished,
+            RunFailed: self._on_run_failed,
+        }
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, TextDelta):
-            if not self.quiet:
-                self.out.write(event.text)
-                self._last_char = event.text[-1]
-        elif isinstance(event, RunFinished):
-            if self.quiet:
-                self.out.write(event.result.text)
-                self._last_char = event.result.text[-1:] or "\n"
-            if self._last_char != "\n":
-                self.out.write("\n")
-            self.out.flush()
-        elif not self.quiet:
-            self._progress(event)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
 
-    def _progress(self, event: Event) -> None:
-        line = None
-        if isinstance(event, RunStarted):
-            line = f"crazycall: {event.model} via {event.protocol} ({event.endpoint})"
-        elif isinstance(event, ToolStarted):
-            args = (
-                json.dumps(event.call.arguments, ensure_ascii=False)
-                if not event.call.arguments_error
-                else (event.call.raw_arguments)
-            )
-            line = f"tool {event.call.name} {one_line(args, 100)}"
-        elif isinstance(event, ToolFinished):
-            status = "error" if event.result.is_error else "ok"
-            line = f"tool {event.call.name} {status} in {event.duration_ms:.0f} ms: {one_line(event.result.content)}"
-        elif isinstance(event, RunFailed) and self._last_char != "\n":
-            self.out.write("\n")
+    def _on_run_started(self, event: RunStarted) -> None:
+        self._started = self.clock()
+        self._stream_through = not event.tools
+        self._progress(f"crazycall: {event.model} via {event.protocol} ({event.endpoint})")
+
+    def _on_turn_started(self, _event: TurnStarted) -> None:
+        self._text, self._reasoning = [], []
+
+    def _on_text(self, event: TextDelta) -> None:
+        if self._stream_through:
+            self.out.write(event.text)
             self.out.flush()
-        if line is not None:
-            if self._last_char != "\n":
-                # keep stdout tidy: the answer continues after the tool phase on a new line
-                self.out.write("\n")
-                self._last_char = "\n"
-                self.out.flush()
+        self._text.append(event.text)
+
+    def _on_reasoning(self, event: ReasoningDelta) -> None:
+        self._reasoning.append(event.text)
+
+    def _on_response(self, event: ResponseCompleted) -> None:
+        text, reasoning = "".join(self._text), "".join(self._reasoning)
+        self._text, self._reasoning = [], []
+        if self.show_reasoning and reasoning.strip():
+            self._progress("reasoning: " + one_line(reasoning))
+        if event.response.message.tool_calls:
+            if text.strip():
+                self._progress("model: " + one_line(text))
+        else:
+            self._answer(text)
+
+    def _on_tool_started(self, event: ToolStarted) -> None:
+        call = event.call
+        args = call.raw_arguments if call.arguments_error else json.dumps(call.arguments, ensure_ascii=False)
+        self._progress(f"tool {call.name} {one_line(args, 100)}")
+
+    def _on_tool_finished(self, event: ToolFinished) -> None:
+        name, result = event.call.name, event.result
+        status = "error" if result.is_error else "ok"
+        self._progress(f"tool {name} {status} in {duration(event.duration_ms)}: {one_line(result.content)}")
+        if event.output.strip():
+            self._progress(f"tool {name} output: {one_line(event.output)}")
+
+    def _on_run_finished(self, event: RunFinished) -> None:
+        r = event.result
+        took = self.clock() - self._started
+        self._progress(
+            f"done: {_count(r.turns, 'turn')}, {_count(len(r.tool_calls), 'tool call')}, "
+            f"{r.usage.input_tokens} in / {r.usage.output_tokens} out tokens, {took:.1f} s"
+        )
+
+    def _on_run_failed(self, _event: RunFailed) -> None:
+        # The error line itself is the CLI's (one line on stderr); here only the answer's text received so far.
+        self._answer("".join(self._text))
+        self._text = []
+
+    def _answer(self, text: str) -> None:
+        if not self._stream_through:
+            self.out.write(text)
+        if text and not text.endswith("\n"):
+            self.out.write("\n")
+        self.out.flush()
+
+    def _progress(self, line: str) -> None:
+        if not self.quiet:
             self.err.write(line + "\n")
             self.err.flush()

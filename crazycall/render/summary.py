@@ -12,7 +12,7 @@ from crazycall.events import RunResult, ToolCallRecord
 
 
 def tool_call_dict(record: ToolCallRecord) -> dict[str, Any]:
-    return {
+    data = {
         "id": record.id,
         "name": record.name,
         "arguments": record.arguments,
@@ -20,6 +20,9 @@ def tool_call_dict(record: ToolCallRecord) -> dict[str, Any]:
         "is_error": record.is_error,
         "duration_ms": record.duration_ms,
     }
+    if record.declined is not None:  # a call held back by approval: "not_permitted" or "user_declined"
+        data["declined"] = record.declined
+    return data
 
 
 def summary_dict(result: RunResult) -> dict[str, Any]:
