@@ -16,6 +16,7 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── TransportError      5    timeouts, refused connections, a stream cut short
     ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
+    │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
     └── Interrupted       130    Ctrl-C
     OK 0
@@ -135,6 +136,12 @@ class ProtocolViolation(CrazycallError):
 class LoopLimitExceeded(CrazycallError):
     exit_code = EXIT_MAX_TURNS
     kind = "max_turns"
+
+
+class RepeatedToolCalls(LoopLimitExceeded):
+    """The model asked for the same call(s) with identical arguments round after round (exit 7, like max turns)."""
+
+    kind = "repeated_tool_calls"
 
 
 class ToolErrorsPresent(CrazycallError):

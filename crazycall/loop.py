@@ -2,24 +2,27 @@
 
 Owns the turn structure: build a request through the adapter, send or stream it through the transport, pass
 every event to ``emit``, append the assistant message, run the requested tools, append one tool message, and
-repeat until the model answers without tool calls or ``max_turns`` is reached. It never branches on a protocol
-name and never prints: renderers do that from the events.
+repeat until the model answers without tool calls, ``max_turns`` is reached, or the model asks for the same
+call(s) with identical arguments ``max_repeats`` rounds in a row. It never branches on a protocol name and never
+prints: renderers do that from the events. Whatever happens, ``LoopState`` holds everything so far (the text of
+a turn cut short included) and ``on_message`` has seen every message appended, so a transcript can keep it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from crazycall.conversation import Conversation, Message, ModelResponse, ToolCall, Usage
-from crazycall.errors import LoopLimitExceeded, ProtocolViolation
+from crazycall.conversation import Conversation, Message, ModelResponse, ToolCall, Usage, encode_arguments
+from crazycall.errors import LoopLimitExceeded, ProtocolViolation, RepeatedToolCalls
 from crazycall.events import (
     Emit,
     ResponseCompleted,
     RunResult,
     StreamEvent,
+    TextDelta,
     ToolCallRecord,
     ToolFinished,
     ToolStarted,
@@ -27,17 +30,23 @@ from crazycall.events import (
     TurnStarted,
 )
 from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
+from crazycall.redact import redact, redact_data
 from crazycall.tools.registry import ToolRegistry
 from crazycall.tools.runner import CallOutcome, ToolRunner
 from crazycall.transport import Transport
 
 DEFAULT_MAX_TURNS = 10
+DEFAULT_MAX_REPEATS = 3
+
+OnMessage = Callable[[Message], None]
 
 
 @dataclass(frozen=True)
 class LoopOptions:
     request: RequestOptions
     max_turns: int = DEFAULT_MAX_TURNS
+    max_repeats: int = DEFAULT_MAX_REPEATS
+    """Stop when this many consecutive rounds ask for the very same calls (names and arguments)."""
 
 
 @dataclass
@@ -51,9 +60,16 @@ class LoopState:
     usage: Usage = field(default_factory=Usage)
     records: list[ToolCallRecord] | None = None
     last: ModelResponse | None = None
+    partial: list[str] = field(default_factory=list)
+    """Text received in a turn that has not completed (kept when the stream breaks)."""
+    repeated: tuple[tuple[str, str], ...] = ()
+    """The calls of the last round, as (name, arguments) pairs, and how many rounds in a row asked for them."""
+    repeat_rounds: int = 0
 
     def result(self) -> RunResult:
         text = self.last.message.text if self.last else ""
+        if self.partial:
+            text = "".join(self.partial)
         stop = self.last.stop_reason if self.last else ""
         records = tuple(self.records or ())
         return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage)
@@ -72,12 +88,18 @@ def _record(outcome: CallOutcome) -> ToolCallRecord:
     call, result = outcome.call, outcome.result
     arguments: Any = call.raw_arguments if call.arguments_error else call.arguments
     value: Any = outcome.value
+    if value is not None and not result.is_error:
+        try:  # reports are JSON: a value json cannot take is reported as the text the model got (str() inside)
+            json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            value = None
     if result.is_error or value is None:
         try:
             value = json.loads(result.content)
         except ValueError:
             value = result.content
-    return ToolCallRecord(call.id, call.name, arguments, value, result.is_error, round(outcome.duration_ms, 1))
+    duration = round(outcome.duration_ms, 1)
+    return ToolCallRecord(call.id, call.name, arguments, value, result.is_error, duration, outcome.declined)
 
 
 def run(
@@ -87,6 +109,7 @@ def run(
     runner: ToolRunner,
     options: LoopOptions,
     emit: Emit,
+    on_message: OnMessage | None = None,
 ) -> RunResult:
     """Run the loop from ``state`` (updated in place) until a text answer; returns the run's result."""
     registry: ToolRegistry = runner.registry
@@ -94,19 +117,15 @@ def run(
     opts = options.request
     state.model, state.protocol = opts.model, adapter.name
     state.records = state.records if state.records is not None else []
+    appended = on_message or (lambda message: None)
     while True:
         state.turns += 1
         emit(TurnStarted(state.turns))
-        response: ModelResponse | None = None
-        for event in _model_events(adapter, transport, state.conversation, specs, opts):
-            emit(event)
-            if isinstance(event, ResponseCompleted):
-                response = event.response
-        if response is None:
-            raise ProtocolViolation(f"{adapter.name}: the response ended without a complete message")
+        response = _one_turn(state, adapter, transport, specs, opts, emit)
         state.last = response
         state.usage = state.usage + response.usage
         state.conversation = state.conversation.append(response.message)
+        appended(response.message)
         emit(TurnFinished(state.turns, response.usage, response.stop_reason))
         calls = response.message.tool_calls
         if not calls:
@@ -115,18 +134,67 @@ def run(
             raise LoopLimitExceeded(
                 f"stopped after {state.turns} turns (--max-turns) with {len(calls)} tool call(s) still pending"
             )
+        _check_repeats(state, calls, options.max_repeats)
         _run_tools(state, runner, calls, emit)
+        appended(state.conversation.messages[-1])
         # A forced choice (required / a named tool) applies to the first turn only; forcing it again would
         # make the model call tools forever.
         if opts.tool_choice != "none":
             opts = replace(opts, tool_choice="auto")
 
 
+def _one_turn(
+    state: LoopState, adapter: ProtocolAdapter, transport: Transport, specs: Any, opts: RequestOptions, emit: Emit
+) -> ModelResponse:
+    """Send one request and pass its events on; the text of a turn cut short stays in ``state.partial``."""
+    response: ModelResponse | None = None
+    state.partial = []
+    for event in _model_events(adapter, transport, state.conversation, specs, opts):
+        if isinstance(event, TextDelta):
+            state.partial.append(event.text)
+        emit(event)
+        if isinstance(event, ResponseCompleted):
+            response = event.response
+    if response is None:
+        raise ProtocolViolation(f"{adapter.name}: the response ended without a complete message")
+    state.partial = []
+    return response
+
+
+def _call_key(call: ToolCall) -> tuple[str, str]:
+    return call.name, call.raw_arguments if call.arguments_error else encode_arguments(call.arguments)
+
+
+def _check_repeats(state: LoopState, calls: tuple[ToolCall, ...], limit: int) -> None:
+    """Stop a model that keeps asking for the same thing instead of burning tokens up to --max-turns."""
+    key = tuple(sorted(_call_key(c) for c in calls))
+    state.repeat_rounds = state.repeat_rounds + 1 if key == state.repeated else 1
+    state.repeated = key
+    if limit and state.repeat_rounds >= limit:
+        shown = ", ".join(f"{name}({args})" for name, args in key)
+        if len(shown) > 200:
+            shown = shown[:199] + "…"
+        raise RepeatedToolCalls(
+            f"stopped after {state.turns} turns: the model asked for the same tool call(s) with identical "
+            f"arguments {state.repeat_rounds} rounds in a row: {shown}"
+        )
+
+
+def _masked(outcome: CallOutcome) -> CallOutcome:
+    """A tool can read the environment: whatever secret it returns or prints is masked before the model, the
+    renderers or the transcript see it."""
+    result = replace(outcome.result, content=redact(outcome.result.content))
+    return replace(outcome, result=result, output=redact(outcome.output), value=redact_data(outcome.value))
+
+
 def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...], emit: Emit) -> None:
     def finished(outcome: CallOutcome) -> None:
+        outcome = _masked(outcome)
         emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
 
-    outcomes = runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
+    outcomes = [
+        _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
+    ]
     assert state.records is not None
     state.records.extend(_record(o) for o in outcomes)
     # Results go back in call order whatever order they finished in (chat/gemini match by position too).

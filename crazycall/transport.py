@@ -1,17 +1,20 @@
 """The only module that talks HTTP (httpx + httpx-sse).
 
-Owns: the base URL, auth placement (headers or query, as the adapter says), one connection pool for the whole
-run (keep-alive across turns), timeouts, retries with backoff, status -> ProviderError (through the adapter's
-``parse_error``), httpx exceptions -> TransportError, and redaction at the boundary (httpx puts the full URL,
-Gemini's ``?key=`` included, into its exception messages). It knows nothing about any protocol's payloads.
+Owns the base URL, auth placement (headers or query, as the adapter says), one connection pool for the whole
+run (keep-alive across turns), timeouts (connect, read, and a deadline for a whole model request, stream and
+retries included), retries with capped, jittered backoff, status -> ProviderError (through the adapter's
+``parse_error``), httpx exceptions -> TransportError, the ``observer`` hook that shows a transcript every raw
+request, response body and stream event, and redaction at the boundary (httpx puts the full URL, Gemini's
+``?key=`` included, into its exception messages). It knows nothing about any protocol's payloads.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +26,11 @@ from crazycall.events import StreamEvent
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter
 from crazycall.redact import redact
 
+#: PROTOCOLS.md §1.5, §3.5, §4.5, §5: what the official SDKs retry (529 is Anthropic's overload).
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+Observer = Callable[[str, Mapping[str, Any]], None]
+"""``observer(kind, record)`` with kind ``request``, ``response``, ``event`` or ``retry`` (see Transport)."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class TransportOptions:
     read_timeout: float = 600.0
     """Generous: thinking models can stall for minutes between bytes."""
     deadline: float | None = None
-    """Seconds for a whole request (stream included); None = no overall limit."""
+    """Seconds for a whole model request (stream and retries included); None = no overall limit."""
     max_retries: int = 2
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
@@ -40,8 +47,59 @@ class TransportOptions:
     """A server-stated wait longer than this is cut down to it."""
 
 
+class DeadlineExceeded(TransportError):
+    """The whole-request deadline (``--timeout``) passed; never retried."""
+
+
+class _Attempt:
+    """One HTTP attempt's deadline: bounds the wait for headers and hangs up a body that outlives it."""
+
+    def __init__(self, deadline_at: float | None) -> None:
+        self.deadline_at = deadline_at
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def remaining(self) -> float | None:
+        return None if self.deadline_at is None else self.deadline_at - time.monotonic()
+
+    def watch(self, response: httpx.Response) -> None:
+        """Shut the socket down at the deadline: a blocked read then ends at once (a timeout alone would not)."""
+        left = self.remaining()
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if left is None or sock is None:
+            return
+
+        def fire() -> None:
+            import contextlib
+            import socket
+
+            self.fired = True
+            with contextlib.suppress(OSError):  # already closed: the read has ended anyway
+                sock.shutdown(socket.SHUT_RDWR)
+
+        self._timer = threading.Timer(max(left, 0.0), fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def expired(self) -> bool:
+        left = self.remaining()
+        # A read timeout set to what was left can fire a hair early by the monotonic clock.
+        return self.fired or (left is not None and left <= 0.02)
+
+
 class Transport:
-    """One httpx.Client for a whole run. Use as a context manager."""
+    """One httpx.Client for a whole run. Use as a context manager.
+
+    ``observer`` (optional) sees every raw exchange before anything is parsed, so a transcript keeps what
+    arrived even when parsing then fails: ``request`` (method, path, query without auth, stream, body,
+    attempt), ``response`` (status, request_id, body text), ``event`` (event, data) and ``retry``
+    (attempt, wait, error).
+    """
 
     def __init__(
         self,
@@ -50,11 +108,15 @@ class Transport:
         options: TransportOptions | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        observer: Observer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or ""
         self.options = options or TransportOptions()
         self._sleep = sleep
+        self._jitter = jitter
+        self._observer = observer
         o = self.options
         self._client = httpx.Client(
             timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
@@ -77,23 +139,16 @@ class Transport:
 
     def send(self, adapter: ProtocolAdapter, request: HttpRequest) -> Any:
         """POST a non-streaming request; return the decoded JSON body."""
-
-        def attempt() -> Any:
-            response = self._client.send(self._build(adapter, request))
+        deadline_at = self._deadline_at()
+        attempt_no = 0
+        while True:
+            attempt = _Attempt(deadline_at)
             try:
-                body = response.read()
+                return self._send_once(adapter, request, attempt, attempt_no)
+            except CrazycallError as err:
+                attempt_no = self._before_retry(err, attempt_no, attempt)
             finally:
-                response.close()
-            self._check_status(adapter, request, response.status_code, body, response.headers)
-            try:
-                return json.loads(body)
-            except ValueError:
-                snippet = body[:120].decode("utf-8", "replace")
-                raise ProtocolViolation(
-                    f"{adapter.name} {request.path}: response body is not JSON: {snippet!r}"
-                ) from None
-
-        return self._with_retries(adapter, request, attempt)
+                attempt.cancel()
 
     def stream(self, adapter: ProtocolAdapter, request: HttpRequest) -> Iterator[StreamEvent]:
         """POST a streaming request and yield the adapter's neutral events as SSE arrives.
@@ -101,36 +156,132 @@ class Transport:
         A failure before the first event is retried like any other; once an event has been delivered a break
         is reported (the caller keeps what it already received).
         """
+        deadline_at = self._deadline_at()
         attempt_no = 0
         while True:
             delivered = False
+            attempt = _Attempt(deadline_at)
             try:
-                for event in self._stream_once(adapter, request):
+                for event in self._stream_once(adapter, request, attempt, attempt_no):
                     delivered = True
                     yield event
                 return
             except CrazycallError as err:
-                if delivered or not self._retryable(err) or attempt_no >= self.options.max_retries:
+                if delivered:
                     raise
-                self._sleep(self._wait(err, attempt_no))
-                attempt_no += 1
+                attempt_no = self._before_retry(err, attempt_no, attempt)
+            finally:
+                attempt.cancel()
+
+    # ------------------------------------------------------------------ one attempt
+
+    def _send_once(self, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt, attempt_no: int) -> Any:
+        try:
+            response = self._client.send(self._build(adapter, request, attempt, attempt_no), stream=True)
+            try:
+                attempt.watch(response)
+                body = response.read()
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(adapter, request, exc, attempt) from None
+        self._observe_response(response, body)
+        self._check_status(adapter, request, response.status_code, body, response.headers)
+        try:
+            return json.loads(body)
+        except ValueError:
+            snippet = body[:120].decode("utf-8", "replace")
+            raise ProtocolViolation(f"{adapter.name} {request.path}: response body is not JSON: {snippet!r}") from None
+
+    def _stream_once(
+        self, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt, attempt_no: int
+    ) -> Iterator[StreamEvent]:
+        from httpx_sse import EventSource
+
+        try:
+            response = self._client.send(self._build(adapter, request, attempt, attempt_no), stream=True)
+            try:
+                attempt.watch(response)
+                if not 200 <= response.status_code < 300:
+                    body = response.read()
+                    self._observe_response(response, body)
+                    self._check_status(adapter, request, response.status_code, body, response.headers)
+                ctype = response.headers.get("content-type", "")
+                if "text/event-stream" not in ctype:
+                    body = response.read()
+                    self._observe_response(response, body)
+                    raise ProtocolViolation(
+                        f"{adapter.name} {request.path}: expected an event stream, got {ctype or 'no content-type'}"
+                        f": {body[:120].decode('utf-8', 'replace')!r}"
+                    )
+                self._observe("response", {"status": response.status_code, "request_id": _request_id(response)})
+                sse = self._observed(EventSource(response).iter_sse(), adapter, request, attempt)
+                yield from adapter.parse_stream(sse)
+                _drain(sse)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(adapter, request, exc, attempt) from None
+        except TransportError:
+            if attempt.expired():  # the watchdog's hang-up looks like a cut stream to the adapter
+                raise self._deadline_error(adapter, request) from None
+            raise
+        except ProviderError as err:  # an error event inside a 200 stream
+            err.protocol, err.endpoint = adapter.name, request.path
+            raise
+
+    def _observed(
+        self, events: Iterator[Any], adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt
+    ) -> Iterator[Any]:
+        for sse in events:
+            self._observe("event", {"event": sse.event, "data": sse.data})
+            if attempt.expired():
+                raise self._deadline_error(adapter, request)
+            yield sse
 
     # ------------------------------------------------------------------ internals
 
-    def _build(self, adapter: ProtocolAdapter, request: HttpRequest) -> httpx.Request:
+    def _build(self, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt, attempt_no: int) -> Any:
         auth = adapter.auth(self.api_key)
         headers = {"content-type": "application/json", **request.headers, **auth.headers}
         if request.stream:
             headers["accept"] = "text/event-stream"
         params = {**request.query, **auth.query}
         self.requests_sent += 1
+        record = {
+            "method": request.method,
+            "path": request.path,
+            "query": dict(request.query),  # without auth: the key never reaches an observer
+            "stream": request.stream,
+            "attempt": attempt_no + 1,
+            "body": request.body,
+        }
+        self._observe("request", record)
         return self._client.build_request(
             request.method,
             self.base_url + request.path,
             params=params or None,
             headers=headers,
             content=json.dumps(request.body, ensure_ascii=False).encode("utf-8"),
+            timeout=self._timeout(attempt),
         )
+
+    def _timeout(self, attempt: _Attempt) -> httpx.Timeout:
+        """The configured timeouts, none of them longer than what is left of the deadline."""
+        o = self.options
+        left = attempt.remaining()
+        if left is None:
+            return httpx.Timeout(o.read_timeout, connect=o.connect_timeout)
+        left = max(left, 0.001)
+        return httpx.Timeout(min(o.read_timeout, left), connect=min(o.connect_timeout, left))
+
+    def _observe(self, kind: str, record: Mapping[str, Any]) -> None:
+        if self._observer is not None:
+            self._observer(kind, record)
+
+    def _observe_response(self, response: httpx.Response, body: bytes) -> None:
+        text = body.decode("utf-8", "replace")
+        self._observe("response", {"status": response.status_code, "request_id": _request_id(response), "body": text})
 
     def _check_status(
         self, adapter: ProtocolAdapter, request: HttpRequest, status: int, body: bytes, headers: Any
@@ -138,86 +289,68 @@ class Transport:
         if 200 <= status < 300:
             return
         err = adapter.parse_error(status, body, headers)
-        if not err.endpoint:
-            err.endpoint = request.path
+        err.protocol = adapter.name
+        err.endpoint = request.path  # the real path (an adapter knows only its template, e.g. Gemini's {model})
         raise err
 
-    def _stream_once(self, adapter: ProtocolAdapter, request: HttpRequest) -> Iterator[StreamEvent]:
-        from httpx_sse import EventSource
-
-        deadline = self._deadline()
-        try:
-            with self._open_stream(adapter, request) as response:
-                if not 200 <= response.status_code < 300:
-                    body = response.read()
-                    self._check_status(adapter, request, response.status_code, body, response.headers)
-                ctype = response.headers.get("content-type", "")
-                if "text/event-stream" not in ctype:
-                    body = response.read()
-                    raise ProtocolViolation(
-                        f"{adapter.name} {request.path}: expected an event stream, got {ctype or 'no content-type'}"
-                        f": {body[:120].decode('utf-8', 'replace')!r}"
-                    )
-                yield from adapter.parse_stream(self._timed(EventSource(response).iter_sse(), deadline))
-        except httpx.HTTPError as exc:
-            raise self._transport_error(adapter, request, exc) from None
-
-    def _open_stream(self, adapter: ProtocolAdapter, request: HttpRequest) -> Any:
-        from contextlib import contextmanager
-
-        @contextmanager
-        def opened() -> Iterator[httpx.Response]:
-            response = self._client.send(self._build(adapter, request), stream=True)
-            try:
-                yield response
-            finally:
-                response.close()
-
-        return opened()
-
-    def _timed(self, events: Iterator[Any], deadline: float | None) -> Iterator[Any]:
-        if deadline is None:
-            yield from events
-            return
-        for event in events:
-            if time.monotonic() > deadline:
-                raise TransportError(f"request took longer than the {self.options.deadline:g} s deadline")
-            yield event
-
-    def _deadline(self) -> float | None:
+    def _deadline_at(self) -> float | None:
         return None if self.options.deadline is None else time.monotonic() + self.options.deadline
 
-    def _with_retries(self, adapter: ProtocolAdapter, request: HttpRequest, attempt: Callable[[], Any]) -> Any:
-        attempt_no = 0
-        while True:
-            try:
-                try:
-                    return attempt()
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(adapter, request, exc) from None
-            except CrazycallError as err:
-                if not self._retryable(err) or attempt_no >= self.options.max_retries:
-                    raise
-                self._sleep(self._wait(err, attempt_no))
-                attempt_no += 1
+    def _before_retry(self, err: CrazycallError, attempt_no: int, attempt: _Attempt) -> int:
+        """Sleep before the next attempt and return its number, or re-raise ``err`` when it must not be retried."""
+        if not self._retryable(err) or attempt_no >= self.options.max_retries:
+            raise err
+        wait = self._wait(err, attempt_no)
+        left = attempt.remaining()
+        if left is not None and wait >= left:  # sleeping past the deadline would only fail later
+            raise err
+        self._observe("retry", {"attempt": attempt_no + 1, "wait": round(wait, 3), "error": str(err)})
+        self._sleep(wait)
+        return attempt_no + 1
 
     @staticmethod
     def _retryable(err: CrazycallError) -> bool:
         if isinstance(err, ProviderError):
-            if err.retryable is not None:
+            if err.retryable is not None:  # x-should-retry (§1.5) or the adapter's reading of the body
                 return err.retryable
             return err.status in RETRY_STATUSES
-        return isinstance(err, TransportError)
+        return isinstance(err, TransportError) and not isinstance(err, DeadlineExceeded)
 
     def _wait(self, err: CrazycallError, attempt_no: int) -> float:
         o = self.options
         stated = err.retry_after if isinstance(err, ProviderError) else None
         if stated is not None:
-            return min(stated, o.max_retry_wait)
+            return min(max(stated, 0.0), o.max_retry_wait)
         backoff = min(o.backoff_base * float(2**attempt_no), o.backoff_cap)
-        return backoff * (0.75 + random.random() * 0.25)  # jitter: spread clients that failed together
+        return backoff * (0.75 + self._jitter() * 0.25)  # jitter: spread clients that failed together
 
-    def _transport_error(self, adapter: ProtocolAdapter, request: HttpRequest, exc: Exception) -> TransportError:
+    def _deadline_error(self, adapter: ProtocolAdapter, request: HttpRequest) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"{adapter.name} {request.path}: no complete answer within the {self.options.deadline:g} s deadline "
+            "(--timeout)"
+        )
+
+    def _transport_error(
+        self, adapter: ProtocolAdapter, request: HttpRequest, exc: Exception, attempt: _Attempt
+    ) -> TransportError:
+        if attempt.expired():
+            return self._deadline_error(adapter, request)
         kind = type(exc).__name__
         detail = redact(str(exc)) or kind
         return TransportError(f"{adapter.name} {request.path}: {kind}: {detail}")
+
+
+def _drain(events: Iterator[Any], limit: int = 16) -> None:
+    """Read what follows the terminal event (the chunked body's end, a stray ``[DONE]``): a response closed
+    with bytes unread cannot go back to the pool, and the next turn would pay for a new connection."""
+    try:
+        for n, _ in enumerate(events):
+            if n >= limit:  # a server that keeps talking after the end: hang up instead
+                return
+    except (CrazycallError, httpx.HTTPError):  # the answer is complete: a failure after it costs only the connection
+        return
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    value: str | None = response.headers.get("request-id") or response.headers.get("x-request-id")
+    return value

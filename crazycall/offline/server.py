@@ -6,10 +6,12 @@ wire: JSON bodies with Content-Length, streams as chunked SSE (or Gemini's strea
 model) and one module per protocol (chat.py, responses.py, messages.py, gemini.py), all written by hand from
 PROTOCOLS.md. Nothing here or there imports ``crazycall.protocols``.
 
-Faults (``faults={"chat": "cut"}``, ``"*"`` for every protocol, or a request header ``x-offline-fault: MODE``):
-``text`` answers in text and never calls tools; ``http500`` / ``http401`` / ``http429`` (with
-``retry-after: 0``) answer with that protocol's error; ``cut`` drops the connection mid tool-call arguments
-(a truncated body when not streaming); ``garbage`` sends a non-JSON data line (a non-JSON body).
+Faults (``Fault`` and the named modes of ``wire.NAMED_FAULTS``: ``text``, ``http401``/``429``/``500``/``503``/
+``529``, ``cut``, ``garbage``, ``noise``, ``unknown_events``, ``no_terminator``, ``repeat`` and the tool-call
+corruptions) come per protocol (``faults={"chat": "cut"}``, ``"*"`` for all), per request (header
+``x-offline-fault: MODE``) or scripted (``router.script(Fault(status=503), "cut")``: each request takes the next
+scripted fault of its protocol). The header wins, then the script, then ``faults``. ``router.connections``
+counts accepted TCP connections (keep-alive checks).
 """
 
 from __future__ import annotations
@@ -22,20 +24,32 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from crazycall.offline import chat, gemini, messages, responses
-from crazycall.offline.wire import Event, Incoming, ProtocolSpec, Reply, RouterState, WireError, dumps
+from crazycall.offline.wire import (
+    GARBAGE,
+    NAMED_FAULTS,
+    Event,
+    Fault,
+    FaultScript,
+    Incoming,
+    ProtocolSpec,
+    Reply,
+    RouterState,
+    WireError,
+    corrupt_calls,
+    dumps,
+    shape_events,
+)
 
-FAULT_MODES = ("text", "http500", "http401", "http429", "cut", "garbage")
-_FAULT_STATUS = {"http500": 500, "http401": 401, "http429": 429}
+FAULT_MODES = tuple(NAMED_FAULTS)
 _ROUTES = {"/v1/chat/completions": chat.SPEC, "/v1/responses": responses.SPEC, "/v1/messages": messages.SPEC}
 _GEMINI = re.compile(r"^/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)$")
-_GARBAGE = "this is not JSON {"
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,9 @@ class OfflineRouter:
         self.stream_chunk_delay = stream_chunk_delay
         self.requests: list[RecordedRequest] = []
         self.state = RouterState()
+        #: TCP connections accepted so far (one per client when keep-alive works)
+        self.connections = 0
+        self._script = FaultScript()
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -135,14 +152,38 @@ class OfflineRouter:
         with self._lock:
             self.requests.append(request)
 
-    def fault_for(self, protocol: str, headers: Mapping[str, str]) -> str | None:
-        """The fault for one request: the ``x-offline-fault`` header, else the configured one."""
+    def script(self, *faults: Fault | str, protocol: str = "*") -> None:
+        """Queue faults (or named modes) for the next requests of ``protocol`` (``"*"``: any), one per request.
+
+        ``router.script(*[Fault(status=503)] * 2)`` fails the next two requests with a 503; a ``Fault()`` in
+        the queue lets one request through untouched.
+        """
+        self._script.add(protocol, [NAMED_FAULTS[f] if isinstance(f, str) else f for f in faults])
+
+    def pending_faults(self) -> int:
+        """How many scripted faults are still waiting for a request."""
+        return self._script.pending()
+
+    def count_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
+
+    def fault_for(self, protocol: str, headers: Mapping[str, str]) -> Fault | None:
+        """The fault for one request: the ``x-offline-fault`` header, else the script, else the configured one."""
         header = headers.get("x-offline-fault")
         if header:
-            if header not in FAULT_MODES:
+            if header not in NAMED_FAULTS:
                 raise WireError(400, f"unknown x-offline-fault mode '{header}' (one of {', '.join(FAULT_MODES)})")
-            return header
-        return self.faults.get(protocol) or self.faults.get("*")
+            return NAMED_FAULTS[header]
+        scripted = self._script.next(protocol)
+        if scripted is not None:
+            return scripted
+        mode = self.faults.get(protocol) or self.faults.get("*")
+        return NAMED_FAULTS[mode] if mode else None
+
+    def replayed(self, protocol: str, reply: Reply, repeat: bool) -> Reply:
+        """The reply to send: the previous one again for a ``repeat`` fault; remembers the last one sent."""
+        return self._script.replayed(protocol, reply, repeat)
 
 
 class _Server(ThreadingHTTPServer):
@@ -194,6 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
         server = cast(_Server, self.server)
         with server.connections_lock:
             server.connections.add(self.connection)
+        server.router.count_connection()
 
     def finish(self) -> None:
         server = cast(_Server, self.server)
@@ -253,19 +295,32 @@ class _Handler(BaseHTTPRequestHandler):
         inc = Incoming(self.command, url.path, query, headers, raw, body, stream, request_id, model)
         try:
             spec.authenticate(inc, self.router.api_key)
-            fault = self.router.fault_for(spec.name, headers)
-            if fault in _FAULT_STATUS:
-                raise spec.fault_error(_FAULT_STATUS[fault])
+            fault = self._fault(spec, headers)
             if not parsed:
                 raise spec.bad_json()
-            reply = spec.handle(inc, self.router.state, fault == "text")
+            reply = self.router.replayed(spec.name, spec.handle(inc, self.router.state, fault.text_only), fault.repeat)
         except WireError as err:
             error = spec.render(err, request_id)
             if spec is gemini.SPEC and stream and query.get("alt") != "sse":
                 error = [error]  # §4.5: a non-SSE stream wraps the error in a JSON array
-            self._send_bytes(err.status, dumps(error).encode(), {spec.request_id_header: request_id, **err.headers})
+            data = dumps(error) if err.raw is None else err.raw
+            self._send_bytes(err.status, data.encode(), {spec.request_id_header: request_id, **err.headers})
             return
+        if fault.calls is not None:
+            reply = corrupt_calls(reply, fault.calls)
         self._send_reply(spec, reply, request_id, fault)
+
+    def _fault(self, spec: ProtocolSpec, headers: Mapping[str, str]) -> Fault:
+        """This request's fault, after its delay; a status fault is raised as the protocol's error."""
+        fault = self.router.fault_for(spec.name, headers) or Fault()
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.status is not None:
+            failure = spec.fault_error(fault.status)
+            failure.headers.update(fault.headers)
+            failure.raw = fault.body
+            raise failure
+        return fault
 
     def _not_found(self, path: str, request_id: str) -> None:
         if path.startswith("/v1beta"):
@@ -277,26 +332,31 @@ class _Handler(BaseHTTPRequestHandler):
             error = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
         self._send_bytes(404, dumps(error).encode(), {"x-request-id": request_id})
 
-    def _send_bytes(self, status: int, data: bytes, headers: Mapping[str, str], *, truncate: bool = False) -> None:
+    def _send_bytes(
+        self, status: int, data: bytes, headers: Mapping[str, str], *, cut_after: int | None = None, ctype: str = ""
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype or "application/json")
         self.send_header("Content-Length", str(len(data)))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
-        if truncate:  # the "cut" fault: promise the whole body, send half, hang up
-            self.wfile.write(data[: len(data) // 2])
+        if cut_after is not None and cut_after < len(data):  # promise the whole body, send part, hang up
+            self.wfile.write(data[:cut_after])
             self.close_connection = True
             return
         self.wfile.write(data)
 
-    def _send_reply(self, spec: ProtocolSpec, reply: Reply, request_id: str, fault: str | None) -> None:
-        headers = {spec.request_id_header: request_id}
+    def _send_reply(self, spec: ProtocolSpec, reply: Reply, request_id: str, fault: Fault) -> None:
+        headers = {spec.request_id_header: request_id, **fault.headers}
         if reply.events is None:
-            if fault == "garbage":
-                self._send_bytes(200, _GARBAGE.encode(), headers)
+            if fault.mode == "garbage":
+                self._send_bytes(200, GARBAGE.encode(), headers)
+            elif fault.body is not None:
+                self._send_bytes(200, fault.body.encode(), headers, cut_after=fault.cut_after)
             else:
-                self._send_bytes(200, dumps(reply.body).encode(), headers, truncate=fault == "cut")
+                cut = len(dumps(reply.body).encode()) // 2 if fault.mode == "cut" else fault.cut_after
+                self._send_bytes(200, dumps(reply.body).encode(), headers, cut_after=cut)
             return
         self.send_response(200)
         content_type = "application/json; charset=UTF-8" if reply.json_array else "text/event-stream; charset=utf-8"
@@ -306,20 +366,26 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
+        if fault.body is not None:  # the whole stream as the fault wrote it
+            reply = replace(reply, events=(Event("", raw=fault.body),), json_array=False)
         self._write_events(reply, fault)
 
-    def _write_events(self, reply: Reply, fault: str | None) -> None:
-        events = list(reply.events or ())
-        if fault in ("cut", "garbage"):
-            events = events[: reply.cut_at]
-        if fault == "garbage":
-            following = (reply.events or ())[len(events) :]
-            events.append(Event(_GARBAGE, following[0].name if following else None))
+    def _write_events(self, reply: Reply, fault: Fault) -> None:
+        events = shape_events(reply, fault)
+        budget = fault.cut_after
         for n, event in enumerate(events):
-            if n and self.router.stream_chunk_delay:
-                time.sleep(self.router.stream_chunk_delay)
-            self._chunk(self._encode(reply, event, n))
-        if fault == "cut":  # no terminating chunk: the client sees the stream end mid-call
+            delay = fault.event_delay or self.router.stream_chunk_delay
+            if n and delay:
+                time.sleep(delay)
+            data = self._encode(reply, event, n)
+            if budget is not None and len(data) >= budget:
+                if budget:
+                    self._chunk(data[:budget])
+                self.close_connection = True  # no terminating chunk: the client sees the stream end early
+                return
+            budget = None if budget is None else budget - len(data)
+            self._chunk(data)
+        if fault.mode == "cut":  # no terminating chunk: the client sees the stream end mid-call
             self.close_connection = True
             return
         if reply.json_array:
@@ -328,6 +394,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _encode(reply: Reply, event: Event, n: int) -> bytes:
+        if event.raw is not None:
+            return event.raw.encode()
         end = reply.line_end
         if reply.json_array:
             return (("[" if n == 0 else f",{end}") + event.data).encode()

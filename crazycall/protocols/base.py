@@ -186,11 +186,11 @@ class StreamAssembler:
 
     @staticmethod
     def _append(b: _Builder, delta: str) -> str:
-        if b.pending:
-            delta = fix_surrogates(b.pending + delta)
-            b.pending = ""
-        if delta and "\ud800" <= delta[-1] <= "\udbff":
+        delta = b.pending + delta
+        b.pending = ""
+        if delta and "\ud800" <= delta[-1] <= "\udbff":  # hold back half a surrogate pair until its other half
             b.pending, delta = delta[-1], delta[:-1]
+        delta = fix_surrogates(delta)  # after holding back, so a held half is never turned into U+FFFD
         if delta:
             b.chunks.append(delta)
         return delta
