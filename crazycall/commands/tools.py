@@ -3,7 +3,9 @@
 Owns how the registry is shown and how one tool is run by hand. Loading and checking tools is
 ``crazycall.tools.loader``'s job. Only typer is imported at module level; ``tools list`` in particular must
 never import jsonschema or httpx (start-up speed, checked by a test), so it loads with ``check_schemas=False``
-unless ``--check`` is given, and rich is imported inside the command bodies.
+unless ``--check`` is given, and rich is imported inside the command bodies. MCP servers named in tools.yaml
+are started for the command's duration (their tools are listed, shown and callable like any other); that, and
+only that, imports the MCP SDK.
 
 ``ToolsOption`` and ``PluginsOption`` are the ``-t/--tools`` and ``--plugins`` flags every command that loads
 tools takes; other command modules reuse them so the flags read the same everywhere.
@@ -11,6 +13,8 @@ tools takes; other command modules reuse them so the flags read the same everywh
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,11 +49,15 @@ NameArgument = Annotated[str, typer.Argument(help="The tool's name.")]
 ArgumentsArgument = Annotated[str, typer.Argument(help="Arguments as a JSON object; '-' reads stdin.")]
 
 
-def load_tools(tools: list[Path] | None, plugins: list[Path] | None, *, check_schemas: bool = True) -> ToolRegistry:
-    """The registry for ``-t/--tools`` and ``--plugins`` (defaults from the working directory)."""
-    from crazycall.tools.loader import load_registry
+@contextmanager
+def open_tools(
+    tools: list[Path] | None, plugins: list[Path] | None, *, check_schemas: bool = True
+) -> Iterator[ToolRegistry]:
+    """The registry for ``-t/--tools`` and ``--plugins`` (defaults from the working directory), MCP included."""
+    from crazycall.tools.loader import open_registry
 
-    return load_registry(tools or (), plugins or (), check_schemas=check_schemas)
+    with open_registry(tools or (), plugins or (), check_schemas=check_schemas) as registry:
+        yield registry
 
 
 def tool_record(tool: Tool) -> dict[str, Any]:
@@ -60,7 +68,16 @@ def tool_record(tool: Tool) -> dict[str, Any]:
         "source": tool.source,
         "parameters": dict(tool.spec.parameters),
         "timeout": tool.timeout,
+        "kind": tool.kind,
+        "confirm": tool.confirm,
     }
+
+
+def where(tool: Tool) -> str:
+    """The Source cell: ``tools.yaml:3``, with ``(command)`` and ``(confirm)`` when they apply."""
+    tags = ["command"] if tool.kind == "command" else []
+    tags += ["confirm"] if tool.confirm else []
+    return tool.source + "".join(f" ({tag})" for tag in tags)
 
 
 def _get_tool(registry: ToolRegistry, name: str) -> Tool:
@@ -76,9 +93,14 @@ def list_tools(
     tools: ToolsOption = None, plugins: PluginsOption = None, json_out: JsonOption = False, check: CheckOption = False
 ) -> None:
     """List the loaded tools: name, parameters and where each is defined."""
+
+    with open_tools(tools, plugins, check_schemas=check) as registry:
+        _print_list(registry, json_out)
+
+
+def _print_list(registry: ToolRegistry, json_out: bool) -> None:
     import json
 
-    registry = load_tools(tools, plugins, check_schemas=check)
     if json_out:
         typer.echo(json.dumps([tool_record(t) for t in registry], indent=2, ensure_ascii=False))
         return
@@ -98,7 +120,7 @@ def list_tools(
     table.add_column("Description", overflow="fold")
     for tool in registry:
         # Text, not str: a description with [brackets] must not be read as Rich markup
-        table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), tool.source, tool.spec.description)))
+        table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)))
     Console(highlight=False).print(table)
 
 
@@ -108,7 +130,8 @@ def show_tool(
     """Show one tool's description, source, timeout and parameter schema."""
     import json
 
-    tool = _get_tool(load_tools(tools, plugins), name)
+    with open_tools(tools, plugins) as registry:
+        tool = _get_tool(registry, name)
     if json_out:
         typer.echo(json.dumps(tool_record(tool), indent=2, ensure_ascii=False))
         return
@@ -116,7 +139,7 @@ def show_tool(
     from rich.syntax import Syntax
 
     console = Console(highlight=False)
-    console.print(f"{tool.name}  ({tool.source})", markup=False, style="bold")
+    console.print(f"{tool.name}  ({where(tool)})", markup=False, style="bold")
     console.print(tool.spec.description or "(no description)", markup=False)
     if tool.timeout is not None:
         console.print(f"timeout: {tool.timeout:g}s")
@@ -133,8 +156,6 @@ def call_tool(
 
     from crazycall.errors import UsageError
 
-    registry = load_tools(tools, plugins)
-    tool = _get_tool(registry, name)
     text = sys.stdin.read() if arguments == "-" else arguments
     try:
         args = json.loads(text)
@@ -142,10 +163,13 @@ def call_tool(
         raise UsageError(f"arguments for tool {name!r} are not valid JSON: {exc}") from None
     if not isinstance(args, dict):
         raise UsageError(f"arguments for tool {name!r} must be a JSON object, got {type(args).__name__}")
-    problems = tool.validate(args)
-    if problems:
-        raise UsageError(f"invalid arguments for tool {name!r}: {'; '.join(problems)}")
-    result = run_tool(tool, args)
+    # Calling a tool by hand is its approval: confirm applies to calls the model makes.
+    with open_tools(tools, plugins) as registry:
+        tool = _get_tool(registry, name)
+        problems = tool.validate(args)
+        if problems:
+            raise UsageError(f"invalid arguments for tool {name!r}: {'; '.join(problems)}")
+        result = run_tool(tool, args)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
 
 
@@ -154,13 +178,14 @@ def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
     import threading
 
     from crazycall.errors import ToolErrorsPresent
-    from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT
+    from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolFailed
+    from crazycall.tools.runner import SELF_TIMEOUT_GRACE
 
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["result"] = tool(args)
+            outcome["result"] = tool(args, timeout)
         except BaseException as exc:  # reported below; SystemExit from a tool must not end the CLI silently
             outcome["error"] = exc
 
@@ -168,10 +193,12 @@ def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
     # Daemon: a tool stuck past its timeout must not keep the process alive after we report it.
     worker = threading.Thread(target=target, name=f"tool-{tool.name}", daemon=True)
     worker.start()
-    worker.join(timeout)
+    worker.join(timeout + (SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0))
     if worker.is_alive():
         raise ToolErrorsPresent(f"tool {tool.name} failed: TimeoutError: no result after {timeout:g}s")
     error = outcome.get("error")
+    if isinstance(error, ToolFailed):
+        raise ToolErrorsPresent(f"tool {tool.name} failed: {error}")
     if error is not None:
         raise ToolErrorsPresent(f"tool {tool.name} failed: {type(error).__name__}: {error}")
     return outcome["result"]

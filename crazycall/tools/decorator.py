@@ -53,6 +53,8 @@ class ToolOptions:
     name: str | None = None
     description: str | None = None
     timeout: float | None = None
+    confirm: bool = False
+    """Every call needs the user's approval (``--approve NAME``, ``--yes`` or a yes at the terminal)."""
 
 
 def check_tool_name(name: str) -> str | None:
@@ -73,7 +75,7 @@ def check_timeout(value: object) -> str | None:
 def tool(func: F, /) -> F: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+    *, name: str | None = None, description: str | None = None, timeout: float | None = None, confirm: bool = False
 ) -> Callable[[F], F]: ...
 def tool(
     func: Any = None,
@@ -82,8 +84,9 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    confirm: bool = False,
 ) -> Any:
-    """Mark a function as a tool: ``@tool`` or ``@tool(name=..., description=..., timeout=...)``.
+    """Mark a function as a tool: ``@tool`` or ``@tool(name=..., description=..., timeout=..., confirm=...)``.
 
     Returns the function itself (still callable as before) with the options attached.
     """
@@ -91,7 +94,10 @@ def tool(
         raise ConfigError(f"@tool(name=...): {reason}")
     if timeout is not None and (reason := check_timeout(timeout)):
         raise ConfigError(f"@tool(timeout=...): {reason}")
-    options = ToolOptions(name=name, description=description, timeout=None if timeout is None else float(timeout))
+    if not isinstance(confirm, bool):
+        raise ConfigError(f"@tool(confirm=...): must be True or False, got {confirm!r}")
+    seconds = None if timeout is None else float(timeout)
+    options = ToolOptions(name=name, description=description, timeout=seconds, confirm=confirm)
 
     def mark(target: F) -> F:
         if not callable(target):

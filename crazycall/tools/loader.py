@@ -6,9 +6,12 @@ Merge rules:
   ``@tool`` functions. The same function object reached twice counts once; two different functions with
   one name are an error naming both sources.
 - A tools.yaml entry (default ``cwd/tools.yaml``) with ``function:`` defines a tool; a file named there is
-  imported like a plugin file but only the named callable is used. An entry without ``function:`` overrides
-  the description, parameters and timeout of the plugin function of the same name; with neither, error.
-- Order: tools.yaml entries in file order, then the remaining plugin tools, then entry-point tools.
+  imported like a plugin file but only the named callable is used. An entry with ``command:`` defines a command
+  tool (``command.py``). An entry with neither overrides the description, parameters, timeout and confirm flag
+  of the plugin function of the same name; without such a function, error.
+- ``mcp_servers`` of every file are started by ``open_registry`` only (``load_registry`` leaves them out: it
+  has no end at which to stop them); their tools come last, server by server in file order.
+- Order: tools.yaml entries in file order, then the remaining plugin tools, then entry-point tools, then MCP.
 - Every schema gets the fast structural check; ``check_schemas=True`` adds jsonschema's meta-schema check
   (``tools list`` passes False so that it never imports jsonschema).
 
@@ -22,7 +25,8 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from crazycall.errors import ConfigError
 from crazycall.tools import decorator, plugins, schema
 from crazycall.tools.plugins import ModuleCache, PluginFunction, PluginImportError, display_path
 from crazycall.tools.registry import Tool, ToolRegistry
-from crazycall.tools.yaml_file import ToolEntry, read_tools_file
+from crazycall.tools.yaml_file import McpServerEntry, ToolEntry, read_tools_config
 
 DEFAULT_TOOLS_FILE = "tools.yaml"
 DEFAULT_PLUGIN_DIR = "plugins"
@@ -44,7 +48,37 @@ def load_registry(
     entry_points: bool = True,
     check_schemas: bool = True,
 ) -> ToolRegistry:
-    """Load, merge and check every tool; any problem is a one-line ConfigError naming ``file:line``."""
+    """Load, merge and check every tool but MCP servers' (see ``open_registry``); problems name ``file:line``."""
+    return _load(tool_files, plugin_paths, cwd, entry_points, check_schemas)[0]
+
+
+@contextmanager
+def open_registry(
+    tool_files: Sequence[Path] = (),
+    plugin_paths: Sequence[Path] = (),
+    *,
+    cwd: Path | None = None,
+    entry_points: bool = True,
+    check_schemas: bool = True,
+) -> Iterator[ToolRegistry]:
+    """Every tool, MCP servers' included: their sessions stay open until the ``with`` block ends."""
+    registry, servers = _load(tool_files, plugin_paths, cwd, entry_points, check_schemas)
+    if not servers:
+        yield registry
+        return
+    from crazycall.tools.mcp import McpHub, server_config
+
+    with McpHub() as hub:
+        for tool in hub.start([server_config(s) for s in servers]):
+            where = tool.source
+            _check_parameters(tool.spec.parameters, check_schemas, lambda _p: where, tool.name)  # noqa: B023
+            registry.add(tool)
+        yield registry
+
+
+def _load(
+    tool_files: Sequence[Path], plugin_paths: Sequence[Path], cwd: Path | None, entry_points: bool, check: bool
+) -> tuple[ToolRegistry, list[McpServerEntry]]:
     cwd = Path.cwd() if cwd is None else cwd
     files = _given_or_default(tool_files, cwd, DEFAULT_TOOLS_FILE, Path.is_file)
     folders = _given_or_default(plugin_paths, cwd, DEFAULT_PLUGIN_DIR, Path.is_dir)
@@ -52,11 +86,11 @@ def load_registry(
     candidates = _collect(plugins.folder_tools(folders, cwd, cache))
     if entry_points:
         candidates = _collect(plugins.entry_point_tools(cwd), candidates)
-    entries = _entries(files)
-    tools = [_entry_tool(e, candidates, cache, cwd, check_schemas) for e in entries]
+    entries, servers = _entries(files)
+    tools = [_entry_tool(e, candidates, cache, cwd, check) for e in entries]
     claimed = {e.name for e in entries}
-    tools += [_plugin_tool(c, check_schemas) for c in candidates.values() if c.name not in claimed]
-    return ToolRegistry(tools)
+    tools += [_plugin_tool(c, check) for c in candidates.values() if c.name not in claimed]
+    return ToolRegistry(tools), servers
 
 
 def _given_or_default(
@@ -86,20 +120,31 @@ def _collect(
     return result
 
 
-def _entries(files: Sequence[tuple[Path, str]]) -> list[ToolEntry]:
+def _entries(files: Sequence[tuple[Path, str]]) -> tuple[list[ToolEntry], list[McpServerEntry]]:
     entries: dict[str, ToolEntry] = {}
+    servers: dict[str, McpServerEntry] = {}
     for path, display in files:
-        for entry in read_tools_file(path, display):
+        config = read_tools_config(path, display)
+        for entry in config.entries:
             if entry.name in entries:
                 raise _duplicate(entry.name, entries[entry.name].source, entry.source)
             entries[entry.name] = entry
-    return list(entries.values())
+        for server in config.servers:
+            if server.name in servers:
+                first = servers[server.name].source
+                raise ConfigError(f"MCP server {server.name!r} is defined twice: {first} and {server.source}")
+            servers[server.name] = server
+    return list(entries.values()), list(servers.values())
 
 
 def _entry_tool(
     entry: ToolEntry, candidates: Mapping[str, PluginFunction], cache: ModuleCache, cwd: Path, check: bool
 ) -> Tool:
     candidate = candidates.get(entry.name)
+    if entry.command is not None:
+        if candidate is not None:
+            raise _duplicate(entry.name, candidate.source, entry.source)
+        return _command_tool(entry, check)
     if entry.function is not None:
         func = resolve_function(entry, cache, cwd)
         if candidate is not None and candidate.func is not func:
@@ -122,20 +167,33 @@ def _entry_tool(
         parameters = _derive(func, where, entry.name)
         _check_parameters(parameters, check, lambda _p: where, entry.name)
         call = _fill_optional(func)
-    options = decorator.options_of(func)
+    options = decorator.options_of(func) or decorator.ToolOptions()
     description = entry.description if entry.description is not None else decorator.description_for(func)
-    timeout = entry.timeout if entry.timeout is not None else (options.timeout if options else None)
-    return _tool(entry.name, description, parameters, call, entry.source, timeout)
+    timeout = entry.timeout if entry.timeout is not None else options.timeout
+    confirm = entry.confirm if entry.confirm is not None else options.confirm
+    return _tool(entry.name, description, parameters, call, entry.source, timeout, confirm)
+
+
+def _command_tool(entry: ToolEntry, check: bool) -> Tool:
+    from crazycall.tools.command import CommandRunner, command_tool
+
+    if entry.parameters is not None:
+        _check_parameters(entry.parameters, check, lambda p: f"{entry.display}:{entry.line_of(p)}", entry.name)
+    spec, parameters = command_tool(entry, entry.parameters)
+    runner = CommandRunner(spec)
+    tool = _tool(entry.name, entry.description or "", parameters, runner, entry.source, entry.timeout, entry.confirm)
+    tool.kind, tool.invoke = "command", runner.run
+    return tool
 
 
 def _plugin_tool(candidate: PluginFunction, check: bool) -> Tool:
     func = candidate.func
     parameters = _derive(func, candidate.source, candidate.name)
     _check_parameters(parameters, check, lambda _p: candidate.source, candidate.name)
-    options = decorator.options_of(func)
+    options = decorator.options_of(func) or decorator.ToolOptions()
     description = decorator.description_for(func)
-    timeout = options.timeout if options else None
-    return _tool(candidate.name, description, parameters, _fill_optional(func), candidate.source, timeout)
+    call = _fill_optional(func)
+    return _tool(candidate.name, description, parameters, call, candidate.source, options.timeout, options.confirm)
 
 
 def _tool(
@@ -145,11 +203,12 @@ def _tool(
     call: Callable[..., Any],
     source: str,
     timeout: float | None,
+    confirm: bool | None = False,
 ) -> Tool:
     from crazycall.conversation import ToolSpec
 
     spec = ToolSpec(name=name, description=description, parameters=parameters)
-    return Tool(spec=spec, func=call, source=source, timeout=timeout)
+    return Tool(spec=spec, func=call, source=source, timeout=timeout, confirm=bool(confirm))
 
 
 def _derive(func: Callable[..., Any], where: str, name: str) -> dict[str, Any]:

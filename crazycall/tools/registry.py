@@ -1,8 +1,11 @@
-"""The tool registry: named tools with their spec, callable, source and timeout.
+"""The tool registry: named tools with their spec, callable, source, timeout and approval flag.
 
 Owns lookup, duplicate detection, argument validation (a jsonschema validator compiled once per tool) and the
-call itself. Loading tools from YAML files, plugin folders and entry points lives in ``loader.py``; running
-calls concurrently with timeouts lives in the loop. jsonschema is imported only when a tool is validated.
+call itself. A tool is one of three kinds: a Python function (called as ``func(**arguments)``), a command or an
+MCP tool (both called through ``invoke(arguments, timeout)``, because they enforce the timeout themselves: a
+command's process is killed, an MCP request is cancelled). Loading tools lives in ``loader.py``; running calls
+concurrently with timeouts and approval lives in ``runner.py``. jsonschema is imported only when a tool is
+validated.
 """
 
 from __future__ import annotations
@@ -15,6 +18,15 @@ from crazycall.conversation import ToolSpec
 from crazycall.errors import ConfigError
 
 DEFAULT_TOOL_TIMEOUT = 60.0
+TOOL_KINDS = ("python", "command", "mcp")
+
+
+class ToolFailed(Exception):
+    """Raised by a tool to end its call in an error result whose text is exactly this message.
+
+    Other exceptions become ``"TypeName: message"``; command and MCP tools raise this one so that the model
+    reads "command exited with status 2: ..." rather than a Python class name.
+    """
 
 
 @dataclass
@@ -25,6 +37,12 @@ class Tool:
     """Where the tool was defined, as ``path:line`` (shown by ``tools list`` and in duplicate errors)."""
     timeout: float | None = None
     """Seconds; None means the run's default."""
+    confirm: bool = False
+    """The user must approve each call (``confirm: true`` in tools.yaml, ``@tool(confirm=True)``)."""
+    kind: str = "python"
+    """One of ``TOOL_KINDS``: where the tool runs (shown by ``tools list``)."""
+    invoke: Callable[[Mapping[str, Any], float], Any] | None = field(default=None, repr=False, compare=False)
+    """A call that enforces ``timeout`` itself (commands, MCP); None: ``func(**arguments)``."""
     _validator: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -46,7 +64,10 @@ class Tool:
         errors = sorted(self.validator().iter_errors(arguments), key=lambda e: list(e.absolute_path))
         return [f"{e.json_path}: {e.message}" for e in errors]
 
-    def __call__(self, arguments: Mapping[str, Any]) -> Any:
+    def __call__(self, arguments: Mapping[str, Any], timeout: float | None = None) -> Any:
+        """Run the tool. ``timeout`` reaches tools that enforce it themselves (default: the tool's own)."""
+        if self.invoke is not None:
+            return self.invoke(arguments, timeout or self.timeout or DEFAULT_TOOL_TIMEOUT)
         return self.func(**arguments)
 
 

@@ -5,6 +5,11 @@ arguments that are not a JSON object, arguments that violate the schema, an exce
 become error results whose text tells the model what to fix. Calls run in daemon threads, so a tool that
 hangs past its timeout cannot keep the process alive. What a tool prints is captured per thread and never
 reaches the real stdout (where ``--json`` output goes).
+
+Approval (``approval.py``) is asked here, in the caller's thread, for every valid call of the turn before any
+tool starts: a prompt never races a running tool's output, and a declined call becomes an error result
+(``CallOutcome.declined`` says why) without being run. Tools that enforce their timeout themselves (commands,
+MCP) get it passed in and a little grace here, so their own clearer message ("killed after 5 s") wins.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from crazycall.conversation import ToolCall, ToolResult
-from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, Tool, ToolRegistry
+from crazycall.tools.approval import Approval
+from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, Tool, ToolFailed, ToolRegistry
 
 DEFAULT_RESULT_LIMIT = 64 * 1024
+#: Extra seconds before the runner gives up on a tool that enforces its own timeout (it reports better).
+SELF_TIMEOUT_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class CallOutcome:
     output: str = ""
     value: Any = None
     """The tool's return value (JSON-able) for reports; None for errors."""
+    declined: str | None = None
+    """Not run for want of approval: ``approval.NOT_PERMITTED`` or ``approval.USER_DECLINED``."""
 
 
 class _ThreadRouter(io.TextIOBase):
@@ -54,6 +64,10 @@ class _ThreadRouter(io.TextIOBase):
 
     def isatty(self) -> bool:
         return self.real.isatty()
+
+    def fileno(self) -> int:
+        # Rich's broken-pipe handling (`crazycall ... | head`) asks sys.stdout for its descriptor mid-run.
+        return self.real.fileno()
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -85,11 +99,14 @@ class ToolRunner:
         default_timeout: float = DEFAULT_TOOL_TIMEOUT,
         result_limit: int = DEFAULT_RESULT_LIMIT,
         verbose: bool = False,
+        approval: Approval | None = None,
     ) -> None:
         self.registry = registry
         self.default_timeout = default_timeout
         self.result_limit = result_limit
         self.verbose = verbose
+        # Without an Approval nothing can be asked: tools that need confirmation are declined.
+        self.approval = approval if approval is not None else Approval()
 
     def check(self, call: ToolCall) -> str | None:
         """Why this call cannot run (a message for the model), or None when it can."""
@@ -112,23 +129,25 @@ class ToolRunner:
         on_start: Callable[[ToolCall], None] | None = None,
         on_finish: Callable[[CallOutcome], None] | None = None,
     ) -> list[CallOutcome]:
-        """Run every call (valid ones concurrently); outcomes in call order, callbacks in the caller's thread."""
+        """Run every call (valid ones concurrently); outcomes in call order, callbacks in the caller's thread.
+
+        Each call is checked and, when it needs confirmation, approved (possibly asking the user) before
+        ``on_start``; no tool starts until every call of the turn has been through that.
+        """
         outcomes: dict[int, CallOutcome] = {}
         done: queue.Queue[tuple[int, CallOutcome]] = queue.Queue()
         deadlines: dict[int, tuple[float, float]] = {}
         runnable: list[tuple[int, ToolCall, Tool]] = []
         for i, call in enumerate(calls):
+            tool, refused = self._admit(call)
             if on_start:
                 on_start(call)
-            problem = self.check(call)
-            tool = self.registry.get(call.name)
-            if problem is None and tool is not None:
+            if tool is not None:
                 runnable.append((i, call, tool))
                 continue
-            outcome = CallOutcome(call, ToolResult(call.id, call.name, problem or "", True), 0.0)
-            outcomes[i] = outcome
+            outcomes[i] = refused
             if on_finish:
-                on_finish(outcome)
+                on_finish(refused)
         if not runnable:
             return [outcomes[i] for i in range(len(calls))]
         # Route prints before any tool thread starts, so nothing a tool writes reaches the real stdout.
@@ -136,13 +155,26 @@ class ToolRunner:
         sys.stdout, sys.stderr = router_out, router_err
         try:
             for i, call, tool in runnable:
-                deadlines[i] = (time.monotonic(), tool.timeout or self.default_timeout)
-                args = (i, call, tool, done, router_out, router_err)
+                timeout = tool.timeout or self.default_timeout
+                grace = SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0
+                deadlines[i] = (time.monotonic(), timeout + grace)
+                args = (i, call, tool, timeout, done, router_out, router_err)
                 threading.Thread(target=self._work, args=args, daemon=True).start()
             self._collect(calls, deadlines, done, outcomes, on_finish)
         finally:
             sys.stdout, sys.stderr = router_out.real, router_err.real
         return [outcomes[i] for i in range(len(calls))]
+
+    def _admit(self, call: ToolCall) -> tuple[Tool | None, CallOutcome]:
+        """(the tool, a placeholder) when the call may run; else (None, its error outcome). May ask the user."""
+        problem = self.check(call)
+        tool = self.registry.get(call.name)
+        declined = self.approval.review(call, tool.confirm) if problem is None and tool is not None else None
+        if problem is None and declined is None and tool is not None:
+            return tool, CallOutcome(call, ToolResult(call.id, call.name, "", False), 0.0)
+        text = declined.message if declined is not None else problem or ""
+        reason = declined.reason if declined is not None else None
+        return None, CallOutcome(call, ToolResult(call.id, call.name, text, True), 0.0, declined=reason)
 
     def _collect(
         self,
@@ -183,6 +215,7 @@ class ToolRunner:
         i: int,
         call: ToolCall,
         tool: Tool,
+        timeout: float,
         done: queue.Queue[tuple[int, CallOutcome]],
         router_out: _ThreadRouter,
         router_err: _ThreadRouter,
@@ -193,8 +226,11 @@ class ToolRunner:
         started = time.perf_counter()
         value: Any = None
         try:
-            value = tool(call.arguments)
+            value = tool(call.arguments, timeout)
             result = ToolResult(call.id, call.name, result_text(value, self.result_limit), False)
+        except ToolFailed as exc:
+            value = None
+            result = ToolResult(call.id, call.name, result_text(str(exc), self.result_limit), True)
         except Exception as exc:
             value = None
             result = ToolResult(call.id, call.name, self._describe(exc), True)

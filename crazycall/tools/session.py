@@ -1,19 +1,26 @@
-"""A run's tools: load the registry, apply allow/deny lists, build the runner; close what was opened.
+"""A run's tools: load the registry, apply allow/deny lists and approval rules, build the runner; close it all.
 
-Owns the lifetime of everything tool-related in one ``ask`` run (later: MCP sessions kept open for the whole
-run, approval rules). ``ask.py`` only enters ``tool_session`` and hands the runner to the loop.
+Owns the lifetime of everything tool-related in one ``ask`` run: MCP sessions are opened here for the whole run
+and closed when the ``with`` block ends (whatever way it ends), and the ``Approval`` that remembers "yes for
+this run" answers is made here, once per run. ``ask.py`` only enters ``tool_session`` and hands the runner to
+the loop. Whether a terminal may be asked is the caller's call (``ToolOptions.interactive``, computed with
+``approval.can_prompt``); this module never looks at the process's streams by itself, except to read the
+answer from the stdin it is told is a terminal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from crazycall.conversation import ToolCall
 from crazycall.errors import UsageError
-from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT
-from crazycall.tools.runner import ToolRunner
+from crazycall.tools.approval import Approval, TerminalPrompter
+from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolRegistry
+from crazycall.tools.runner import DEFAULT_RESULT_LIMIT, ToolRunner
 
 
 @dataclass(frozen=True)
@@ -30,17 +37,45 @@ class ToolOptions:
     """--yes: every tool pre-approved."""
     tool_timeout: float | None = None
     verbose: bool = False
+    result_limit: int | None = None
+    """Characters of a result sent to the model (None: the runner's 64 KiB default)."""
+    interactive: bool = False
+    """The user can be asked at the terminal (stdin, stdout, stderr are TTYs and the output is not JSON).
+    False, the safe default: a call that needs confirmation and was not pre-approved is declined, never waited on."""
+    before_prompt: Callable[[ToolCall], None] | None = None
+    """Called in the main thread just before the user is asked (a renderer clears its live display)."""
 
 
 @contextmanager
 def tool_session(options: ToolOptions, tool_choice: str = "auto") -> Iterator[ToolRunner]:
-    """The ToolRunner for one run; everything opened for it is closed on exit."""
-    from crazycall.tools.loader import load_registry
+    """The ToolRunner for one run; everything opened for it (MCP sessions) is closed on exit."""
+    from crazycall.tools.loader import open_registry
 
-    registry = load_registry(tuple(options.tool_files), tuple(options.plugin_paths))
-    if options.allow is not None or options.deny:
-        registry = registry.restrict(options.allow, options.deny)
-    if tool_choice not in ("auto", "none", "required") and tool_choice not in registry:
-        known = ", ".join(registry.names()) or "no tools are loaded"
-        raise UsageError(f"--tool-choice {tool_choice!r} is not an offered tool; known: {known}")
-    yield ToolRunner(registry, default_timeout=options.tool_timeout or DEFAULT_TOOL_TIMEOUT, verbose=options.verbose)
+    with open_registry(tuple(options.tool_files), tuple(options.plugin_paths)) as loaded:
+        _check_names("--approve", options.approve, loaded)
+        registry = loaded
+        if options.allow is not None or options.deny:
+            registry = loaded.restrict(options.allow, options.deny)
+        if tool_choice not in ("auto", "none", "required") and tool_choice not in registry:
+            known = ", ".join(registry.names()) or "no tools are loaded"
+            raise UsageError(f"--tool-choice {tool_choice!r} is not an offered tool; known: {known}")
+        yield ToolRunner(
+            registry,
+            default_timeout=options.tool_timeout or DEFAULT_TOOL_TIMEOUT,
+            result_limit=options.result_limit or DEFAULT_RESULT_LIMIT,
+            verbose=options.verbose,
+            approval=make_approval(options),
+        )
+
+
+def make_approval(options: ToolOptions) -> Approval:
+    """The run's approval rules: pre-approved names, --yes, and a terminal prompter when interactive."""
+    prompter = TerminalPrompter(sys.stdin, sys.stderr) if options.interactive else None
+    return Approval(options.approve, yes=options.yes, prompter=prompter, before_prompt=options.before_prompt)
+
+
+def _check_names(flag: str, names: Sequence[str], registry: ToolRegistry) -> None:
+    unknown = sorted(set(names) - set(registry.names()))
+    if unknown:
+        known = ", ".join(registry.names()) or "none"
+        raise UsageError(f"{flag}: unknown tool(s): {', '.join(unknown)}; known: {known}")

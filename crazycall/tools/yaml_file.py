@@ -1,4 +1,4 @@
-"""Reading a tools.yaml file into ``ToolEntry`` records that remember their line numbers.
+"""Reading a tools.yaml file into ``ToolEntry`` and ``McpServerEntry`` records that remember their lines.
 
 Format (the repository's own ``tools.yaml`` is a working example)::
 
@@ -7,21 +7,28 @@ Format (the repository's own ``tools.yaml`` is a working example)::
       parameters: {type: object, ...}     # JSON Schema of type object
       function: plugins/weather.py:get_weather   # or an importable module:callable
       timeout: 10                         # seconds, > 0 (optional)
+      confirm: true                       # every call needs the user's approval (optional)
+    word_count:
+      command: [wc, -w]                   # instead of function: an argv list, {param} placeholders
+      stdin: "{text}"                     # optional, like cwd and env (command tools only)
 
 The top level is a mapping of tool names to entries. The same mapping may instead sit under a top-level
-``tools:`` key (``tools: {get_weather: {...}}``) so that other sections (``mcp_servers``, ...) can be added
-later without breaking files: when a ``tools`` key is present the file is read in that sectioned form and
-any other top-level key is an error; in the flat form ``tools`` is therefore not usable as a tool name.
-An empty file declares no tools. Unknown keys are errors.
+``tools:`` key, next to an ``mcp_servers:`` section (server name -> ``command``/``args``/``env``/``cwd`` or
+``url``/``headers``, plus ``prefix``, ``include``, ``exclude``, ``startup_timeout``, ``timeout``,
+``confirm``). When either key is present the file is read in that sectioned form and any other top-level key
+is an error; in the flat form ``tools`` and ``mcp_servers`` are therefore not usable as tool names. An empty
+file declares nothing. Unknown keys are errors.
 
-This module owns the YAML syntax and the line numbers (read from the composed node tree, so every message
-names ``file:line``). It deliberately does not import functions, merge with plugins or check schemas against
+This module owns the YAML syntax, the type of each value and the line numbers (read from the composed node
+tree, so every message names ``file:line``). It deliberately does not import functions, merge with plugins,
+check placeholders against schemas (``command.py``), start MCP servers (``mcp.py``) or check schemas against
 the meta-schema: ``loader.py`` does, and asks ``ToolEntry.line_of`` where a schema problem sits.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +37,28 @@ from typing import Any
 import yaml
 
 from crazycall.errors import ConfigError
-from crazycall.tools.decorator import check_timeout, check_tool_name
+from crazycall.tools.decorator import TOOL_NAME_RE, check_timeout, check_tool_name
 
-ENTRY_KEYS = ("description", "parameters", "function", "timeout")
+ENTRY_KEYS = ("description", "parameters", "function", "command", "stdin", "cwd", "env", "timeout", "confirm")
+COMMAND_ONLY_KEYS = ("stdin", "cwd", "env")
 SECTION_KEY = "tools"
+MCP_SECTION_KEY = "mcp_servers"
+SECTION_KEYS = (SECTION_KEY, MCP_SECTION_KEY)
+SERVER_KEYS = (
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "url",
+    "headers",
+    "prefix",
+    "include",
+    "exclude",
+    "startup_timeout",
+    "timeout",
+    "confirm",
+)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,13 @@ class ToolEntry:
     parameters: dict[str, Any] | None = None
     function: str | None = None
     timeout: float | None = None
+    command: tuple[str, ...] | None = None
+    """argv of a command tool (items may hold ``{param}`` placeholders); None for function tools."""
+    stdin: str | None = None
+    cwd: str | None = None
+    env: dict[str, str] | None = None
+    confirm: bool | None = None
+    """None: not given here (a plugin function's ``@tool(confirm=...)`` decides)."""
     lines: dict[str, int] = field(default_factory=dict)
     """Line of each key of the entry (``function``, ``parameters``, ...)."""
     parameters_node: yaml.Node | None = field(default=None, repr=False, compare=False)
@@ -75,8 +107,36 @@ class ToolEntry:
         return line
 
 
+@dataclass(frozen=True)
+class McpServerEntry:
+    """One server of a tools.yaml ``mcp_servers:`` section, its values type-checked."""
+
+    name: str
+    file: Path
+    display: str
+    line: int
+    values: dict[str, Any]
+    """The keys given (of SERVER_KEYS); lists as lists, mappings as dicts of strings, numbers as floats."""
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return f"{self.display}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ToolsFile:
+    entries: list[ToolEntry]
+    servers: list[McpServerEntry]
+
+
 def read_tools_file(path: Path, display: str) -> list[ToolEntry]:
-    """Parse one tools.yaml file; every problem is a ConfigError naming ``display:line``."""
+    """Parse one tools.yaml file's tool entries; every problem is a ConfigError naming ``display:line``."""
+    return read_tools_config(path, display).entries
+
+
+def read_tools_config(path: Path, display: str) -> ToolsFile:
+    """Parse one tools.yaml file: tool entries and MCP servers."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -94,8 +154,8 @@ def read_tools_file(path: Path, display: str) -> list[ToolEntry]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{display}: invalid YAML: {exc}") from None
     if root is None or _is_null(root):
-        return []
-    tools = _tools_mapping(root, display)
+        return ToolsFile([], [])
+    tools, servers_node = _sections(root, display)
     entries: dict[str, ToolEntry] = {}
     for key_node, value_node in tools.value if tools is not None else []:
         entry = _entry(key_node, value_node, path, display)
@@ -105,30 +165,32 @@ def read_tools_file(path: Path, display: str) -> list[ToolEntry]:
                 f"{entry.source}: tool {entry.name!r} is defined twice in this file (first at {first.source})"
             )
         entries[entry.name] = entry
-    return list(entries.values())
+    servers = [_server(k, v, path, display) for k, v in servers_node.value] if servers_node is not None else []
+    return ToolsFile(list(entries.values()), servers)
 
 
-def _tools_mapping(root: yaml.Node, display: str) -> yaml.MappingNode | None:
-    """The mapping of tool entries: the root itself, or the value of a top-level ``tools:`` key."""
+def _sections(root: yaml.Node, display: str) -> tuple[yaml.MappingNode | None, yaml.MappingNode | None]:
+    """(tool entries, MCP servers): the root itself in the flat form, or the ``tools``/``mcp_servers`` values."""
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(
             f"{display}:{_line(root)}: expected a mapping of tool names to tool entries, got {_node_kind(root)}"
         )
     keys = {_scalar(k): (k, v) for k, v in root.value}
-    if SECTION_KEY not in keys:
-        return root
+    if not any(key in keys for key in SECTION_KEYS):
+        return root, None
     for key_node, _ in root.value:
-        if _scalar(key_node) != SECTION_KEY:
+        if _scalar(key_node) not in SECTION_KEYS:
             raise ConfigError(
-                f"{display}:{_line(key_node)}: unknown top-level key {_scalar(key_node)!r}; "
-                f"with a 'tools:' section the only top-level key is 'tools'"
+                f"{display}:{_line(key_node)}: unknown top-level key {_scalar(key_node)!r}; with sections the "
+                f"top-level keys are 'tools' and 'mcp_servers' (tool entries go under 'tools:')"
             )
-    section = keys[SECTION_KEY][1]
-    if _is_null(section):
-        return None
-    if not isinstance(section, yaml.MappingNode):
-        raise ConfigError(f"{display}:{_line(section)}: 'tools' must be a mapping of tool names to tool entries")
-    return section
+    found: list[yaml.MappingNode | None] = []
+    for key, what in ((SECTION_KEY, "tool names to tool entries"), (MCP_SECTION_KEY, "server names to servers")):
+        section = keys[key][1] if key in keys else None
+        if section is not None and not _is_null(section) and not isinstance(section, yaml.MappingNode):
+            raise ConfigError(f"{display}:{_line(section)}: {key!r} must be a mapping of {what}")
+        found.append(section if isinstance(section, yaml.MappingNode) else None)
+    return found[0], found[1]
 
 
 def _entry(key_node: yaml.Node, value_node: yaml.Node, path: Path, display: str) -> ToolEntry:
@@ -138,26 +200,13 @@ def _entry(key_node: yaml.Node, value_node: yaml.Node, path: Path, display: str)
         raise ConfigError(f"{display}:{line}: a tool name must be a plain string, got {_node_kind(key_node)}")
     if reason := check_tool_name(name):
         raise ConfigError(f"{display}:{line}: {reason}")
-    where = f"{display}:{line}: tool {name!r}"
-    if not isinstance(value_node, yaml.MappingNode):
-        raise ConfigError(
-            f"{where}: expected a mapping with keys {', '.join(ENTRY_KEYS)}, got {_node_kind(value_node)}"
-        )
-    fields: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    parameters_node: yaml.Node | None = None
-    for k_node, v_node in value_node.value:
-        key = _scalar(k_node)
-        key_where = f"{display}:{_line(k_node)}: tool {name!r}"
-        if key not in ENTRY_KEYS:
-            raise ConfigError(f"{key_where}: unknown key {key!r}{_suggest(key)}; allowed: {', '.join(ENTRY_KEYS)}")
-        if key in fields:
-            raise ConfigError(f"{key_where}: key {key!r} is given twice")
-        lines[key] = _line(k_node)
-        fields[key] = _construct(v_node, display)
-        if key == "parameters":
-            parameters_node = v_node
-        _check_field(key, fields[key], key_where, v_node)
+    fields, lines, nodes = _fields(value_node, ENTRY_KEYS, display, line, f"tool {name!r}")
+    if "function" in fields and "command" in fields:
+        raise ConfigError(f"{display}:{lines['command']}: tool {name!r}: give either 'function' or 'command', not both")
+    extra = next((k for k in COMMAND_ONLY_KEYS if k in fields and "command" not in fields), None)
+    if extra is not None:
+        raise ConfigError(f"{display}:{lines[extra]}: tool {name!r}: {extra!r} is only for tools with 'command:'")
+    timeout = fields.get("timeout")
     return ToolEntry(
         name=name,
         file=path,
@@ -166,25 +215,121 @@ def _entry(key_node: yaml.Node, value_node: yaml.Node, path: Path, display: str)
         description=fields.get("description"),
         parameters=fields.get("parameters"),
         function=fields.get("function"),
-        timeout=None if fields.get("timeout") is None else float(fields["timeout"]),
+        timeout=None if timeout is None else float(timeout),
+        command=fields.get("command"),
+        stdin=fields.get("stdin"),
+        cwd=fields.get("cwd"),
+        env=fields.get("env"),
+        confirm=fields.get("confirm"),
         lines=lines,
-        parameters_node=parameters_node,
+        parameters_node=nodes.get("parameters"),
     )
 
 
-def _check_field(key: str, value: Any, where: str, node: yaml.Node) -> None:
-    if key == "description" and not isinstance(value, str):
-        raise ConfigError(f"{where}: 'description' must be a string, got {_node_kind(node)}")
-    if key == "function" and (not isinstance(value, str) or ":" not in value.strip(":")):
-        raise ConfigError(f"{where}: 'function' must be 'module:callable' or 'path/to/file.py:callable', got {value!r}")
-    if key == "timeout" and (reason := check_timeout(value)):
-        raise ConfigError(f"{where}: {reason}")
+def _server(key_node: yaml.Node, value_node: yaml.Node, path: Path, display: str) -> McpServerEntry:
+    name = _scalar(key_node)
+    line = _line(key_node)
+    if name is None or not TOOL_NAME_RE.match(name):
+        raise ConfigError(
+            f"{display}:{line}: invalid MCP server name {name!r}: names must match {TOOL_NAME_RE.pattern}"
+        )
+    fields, lines, _nodes = _fields(value_node, SERVER_KEYS, display, line, f"MCP server {name!r}")
+    where = f"{display}:{line}: MCP server {name!r}"
+    if ("command" in fields) == ("url" in fields):
+        raise ConfigError(f"{where}: give either 'command' (a local server over stdio) or 'url' (streamable HTTP)")
+    kind, others = ("url", ("args", "env", "cwd")) if "url" in fields else ("command", ("headers",))
+    for key in (k for k in others if k in fields):
+        raise ConfigError(f"{display}:{lines[key]}: MCP server {name!r}: {key!r} does not go with {kind!r}")
+    return McpServerEntry(name=name, file=path, display=display, line=line, values=fields, lines=lines)
+
+
+def _fields(
+    value_node: yaml.Node, allowed: Sequence[str], display: str, line: int, what: str
+) -> tuple[dict[str, Any], dict[str, int], dict[str, yaml.Node]]:
+    """(checked values, line of each key, node of each value) of one entry's mapping."""
+    if not isinstance(value_node, yaml.MappingNode):
+        raise ConfigError(
+            f"{display}:{line}: {what}: expected a mapping with keys {', '.join(allowed)}, got {_node_kind(value_node)}"
+        )
+    fields: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    nodes: dict[str, yaml.Node] = {}
+    for k_node, v_node in value_node.value:
+        key = _scalar(k_node)
+        key_where = f"{display}:{_line(k_node)}: {what}"
+        if key is None or key not in allowed:
+            raise ConfigError(
+                f"{key_where}: unknown key {key!r}{_suggest(key, allowed)}; allowed: {', '.join(allowed)}"
+            )
+        if key in fields:
+            raise ConfigError(f"{key_where}: key {key!r} is given twice")
+        lines[key] = _line(k_node)
+        nodes[key] = v_node
+        fields[key] = _checked(key, _construct(v_node, display), key_where, v_node, allowed is SERVER_KEYS)
+    return fields, lines, nodes
+
+
+def _checked(key: str, value: Any, where: str, node: yaml.Node, server: bool) -> Any:
+    """``value`` in its normal form (lists of strings as tuples, numbers as floats); a ConfigError if wrong."""
+    if key in ("timeout", "startup_timeout"):
+        if reason := check_timeout(value):
+            raise ConfigError(f"{where}: {reason.replace('timeout', key, 1)}")
+        return float(value)
     if key == "parameters":
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: 'parameters' must be a JSON Schema mapping, got {_node_kind(node)}")
-        problem = _not_json(value, ())
-        if problem:
+        if problem := _not_json(value, ()):
             raise ConfigError(f"{where}: 'parameters' must be plain JSON: {problem}")
+        return value
+    if key == "function" and (not isinstance(value, str) or ":" not in value.strip(":")):
+        raise ConfigError(f"{where}: 'function' must be 'module:callable' or 'path/to/file.py:callable', got {value!r}")
+    if key == "confirm":
+        return _confirm(value, where, node, server)
+    if key in ("env", "headers"):
+        return _string_map(key, value, where, node)
+    if key in ("args", "include", "exclude") or (key == "command" and not server):
+        items = _string_list(key, value, where, node)
+        if key == "command" and not items:
+            raise ConfigError(f"{where}: 'command' must not be empty: give the program and its arguments")
+        return items
+    non_empty = key in ("cwd", "url", "command")
+    if not isinstance(value, str) or (non_empty and not value.strip()):
+        raise ConfigError(
+            f"{where}: {key!r} must be a {'non-empty ' if non_empty else ''}string, got {_node_kind(node)}"
+        )
+    return value
+
+
+def _confirm(value: Any, where: str, node: yaml.Node, server: bool) -> Any:
+    if isinstance(value, bool):
+        return value
+    if server and isinstance(value, list):
+        return _string_list("confirm", value, where, node)
+    also = " or a list of the server's tool names" if server else ""
+    raise ConfigError(f"{where}: 'confirm' must be true or false{also}, got {_node_kind(node)}")
+
+
+def _string_list(key: str, value: Any, where: str, node: yaml.Node) -> tuple[str, ...]:
+    """A list of strings; numbers are accepted and kept as written (``[sleep, 5]``)."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key!r} must be a list of strings, got {_node_kind(node)}")
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise ConfigError(f"{where}: {key!r} item {i} must be a string, got {item!r}")
+    return tuple(item if isinstance(item, str) else str(item) for item in value)
+
+
+def _string_map(key: str, value: Any, where: str, node: yaml.Node) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key!r} must be a mapping of names to strings, got {_node_kind(node)}")
+    out: dict[str, str] = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or (key == "env" and not _ENV_NAME.match(name)):
+            raise ConfigError(f"{where}: {key!r} has an invalid name {name!r}")
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise ConfigError(f"{where}: {key}.{name} must be a string, got {item!r}")
+        out[name] = item if isinstance(item, str) else str(item)
+    return out
 
 
 def _not_json(value: Any, path: tuple[str | int, ...]) -> str | None:
@@ -247,6 +392,6 @@ def _node_kind(node: yaml.Node) -> str:
     return f"the scalar {node.value!r}"
 
 
-def _suggest(key: str | None) -> str:
-    close = difflib.get_close_matches(key or "", ENTRY_KEYS, n=1)
+def _suggest(key: str | None, allowed: Sequence[str] = ENTRY_KEYS) -> str:
+    close = difflib.get_close_matches(key or "", allowed, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -90,6 +90,8 @@ EXPECTED_LIST = [
             "additionalProperties": False,
         },
         "timeout": 9.0,
+        "kind": "python",
+        "confirm": False,
     },
     {
         "name": "boom",
@@ -101,6 +103,8 @@ EXPECTED_LIST = [
             "additionalProperties": False,
         },
         "timeout": None,
+        "kind": "python",
+        "confirm": False,
     },
     {
         "name": "slow",
@@ -108,6 +112,8 @@ EXPECTED_LIST = [
         "source": "plugins/weather.py:24",
         "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
         "timeout": 0.2,
+        "kind": "python",
+        "confirm": False,
     },
 ]
 
@@ -193,7 +199,8 @@ def test_list_check_runs_the_meta_schema_check(project: Path) -> None:
         (
             "get_weather:\n  descripton: x\n",
             "tools.yaml:2: tool 'get_weather': unknown key 'descripton' (did you "
-            "mean 'description'?); allowed: description, parameters, function, timeout",
+            "mean 'description'?); allowed: description, parameters, function, command, stdin, cwd, env, timeout, "
+            "confirm",
         ),
         (
             "t:\n  function: nowhere_xyz:f\n",

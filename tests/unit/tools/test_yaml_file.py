@@ -9,7 +9,7 @@ import pytest
 from crazycall.errors import ConfigError
 from crazycall.tools.yaml_file import ToolEntry, read_tools_file
 
-ALLOWED = "allowed: description, parameters, function, timeout"
+ALLOWED = "allowed: description, parameters, function, command, stdin, cwd, env, timeout, confirm"
 
 GOOD = """\
 # a comment
@@ -135,8 +135,8 @@ def test_unknown_key_names_the_line_and_the_key(tmp_path: Path) -> None:
         ("just text\n", "tools.yaml:1: expected a mapping of tool names to tool entries, got the scalar 'just text'"),
         (
             "a: hello\n",
-            "tools.yaml:1: tool 'a': expected a mapping with keys description, parameters, function, timeout, "
-            "got the scalar 'hello'",
+            "tools.yaml:1: tool 'a': expected a mapping with keys description, parameters, function, command, "
+            "stdin, cwd, env, timeout, confirm, got the scalar 'hello'",
         ),
         (
             "\nget weather:\n  function: m:f\n",
@@ -179,9 +179,9 @@ def test_unknown_key_names_the_line_and_the_key(tmp_path: Path) -> None:
             "tools.yaml:3: tool 'a': 'parameters' must be plain JSON: $.properties has a non-string key 1",
         ),
         (
-            "tools:\n  a:\n    function: m:f\nmcp_servers: {}\n",
-            "tools.yaml:4: unknown top-level key 'mcp_servers'; with a 'tools:' section the only top-level key "
-            "is 'tools'",
+            "tools:\n  a:\n    function: m:f\nservers: {}\n",
+            "tools.yaml:4: unknown top-level key 'servers'; with sections the top-level keys are 'tools' and "
+            "'mcp_servers' (tool entries go under 'tools:')",
         ),
         ("tools: [a]\n", "tools.yaml:1: 'tools' must be a mapping of tool names to tool entries"),
         (
