@@ -1,8 +1,10 @@
 """``crazycall ask``: wire settings, tools, adapter, transport and renderer together and run the loop.
 
-Owns the order of a run (resolve settings -> route -> load tools -> pick a renderer -> loop -> report) and
-the rule that a failing run still reports what it knows (``RunFailed`` with the partial result) before the
-error reaches the CLI's handler. It does not parse flags (commands/ask.py) or speak any protocol.
+Owns the order of a run (resolve settings -> continue an earlier conversation or start one -> route -> load
+tools -> pick a renderer -> start the transcript -> loop -> report) and the rule that a failing run still
+reports what it knows (``RunFailed`` with the partial result, in the renderer and the transcript) before the
+error reaches the CLI's handler. It does not parse flags (commands/ask.py), speak any protocol or know the
+transcript's record shapes (transcript.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from crazycall import __version__
 from crazycall.conversation import Conversation
 from crazycall.errors import CrazycallError, Interrupted, ToolErrorsPresent, UsageError
 from crazycall.events import Emit, RunFailed, RunFinished, RunResult, RunStarted
 from crazycall.render import make_renderer
 from crazycall.settings import ENV_API_KEY, Settings, load_settings
+from crazycall.tools.approval import ToolPrompt, can_prompt
+
+if TYPE_CHECKING:
+    from crazycall.transcript import Transcript
+    from crazycall.transport import TransportOptions
 
 OFFLINE_KEY = "offline"
 
@@ -83,13 +91,21 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
     """Run one conversation to its end.
 
     Every failure is first reported to the renderer (so ``--json`` still prints one object, with ``error``
-    and whatever partial result exists), then raised for the CLI's handler.
+    and whatever partial result exists), then raised for the CLI's handler. The transcript records each
+    event before the renderer sees it.
     """
     from crazycall.loop import LoopState
+    from crazycall.transcript import Transcript
 
     out = out or sys.stdout
     err = err or sys.stderr
-    emit = make_renderer(opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning)
+    transcript = Transcript()
+    renderer = make_renderer(
+        opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning
+    )
+    emit = transcript.wrap(renderer)
+    # Approval may ask at a terminal (never with JSON output or without a TTY); a live display pauses first.
+    tool_prompt = ToolPrompt(can_prompt(opts.output, sys.stdin, out, err), getattr(renderer, "pause", None))
     state = LoopState(Conversation.start(opts.prompt, opts.system))
     try:
         settings = load_settings(
@@ -102,7 +118,11 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
             max_retries=opts.max_retries,
             tool_timeout=opts.tool_timeout,
         )
-        result = _run(opts, settings, state, emit)
+        result = _run(opts, settings, state, emit, transcript, err, tool_prompt)
+        if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
+            failed = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
+            raise ToolErrorsPresent(f"tool call(s) ended in error: {failed} (--fail-on-tool-error)")
+        emit(RunFinished(result))
     except CrazycallError as error:
         emit(RunFailed(error, state.result() if state.turns else None))
         raise
@@ -110,24 +130,102 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
         interrupted = Interrupted("interrupted")
         emit(RunFailed(interrupted, state.result() if state.turns else None))
         raise interrupted from None
-    emit(RunFinished(result))
-    if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
-        failed = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
-        raise ToolErrorsPresent(f"tool call(s) ended in error: {failed} (--fail-on-tool-error)")
+    except Exception as exc:  # a bug: still one line, one JSON object and a transcript record (exit 1)
+        unexpected = CrazycallError(f"unexpected {type(exc).__name__}: {exc}")
+        emit(RunFailed(unexpected, state.result() if state.turns else None))
+        raise unexpected from exc
+    finally:
+        transcript.close()
     return result
 
 
-def _run(opts: AskOptions, settings: Settings, state: Any, emit: Emit) -> RunResult:
+@dataclass(frozen=True)
+class _Plan:
+    """Model, protocol and starting conversation of a run: from the flags, or continued from a transcript."""
+
+    model: str
+    protocol: str
+    conversation: Conversation
+    resumed_from: str | None = None
+
+
+def _plan(opts: AskOptions, settings: Settings, err: TextIO) -> _Plan:
+    from crazycall.conversation import user_text
+    from crazycall.protocols import resolve_protocol
+    from crazycall.transcript import find_transcript, foreign_provider_data, latest_transcript, load_prior
+
+    if opts.resume is None and not opts.continue_last:
+        protocol = resolve_protocol(settings.model, opts.protocol, settings.routes)
+        return _Plan(settings.model, protocol, Conversation.start(opts.prompt, opts.system))
+    if opts.resume is not None and opts.continue_last:
+        raise UsageError("--continue and --resume cannot be used together")
+    path = find_transcript(opts.resume) if opts.resume is not None else latest_transcript()
+    prior = load_prior(path)
+    # The earlier run's model and protocol carry over unless -m / --protocol say otherwise.
+    model = opts.model or prior.model or settings.model
+    if opts.protocol != "auto" or opts.model or not prior.protocol:
+        protocol = resolve_protocol(model, opts.protocol, settings.routes)
+    else:
+        protocol = prior.protocol
+    conv = prior.conversation
+    system = opts.system if opts.system is not None else conv.system
+    conv = Conversation(system, conv.messages).append(user_text(opts.prompt))
+    dropped = foreign_provider_data(conv, protocol)
+    if dropped:  # adapters echo only their own provider_data (conversation.py): say what is left behind
+        err.write(f"crazycall: note: dropped provider-only data from {', '.join(dropped)}\n")
+        err.flush()
+    return _Plan(model, protocol, conv, prior.run_id)
+
+
+def _start_transcript(opts: AskOptions, settings: Settings, plan: _Plan, endpoint: str, transcript: Any) -> None:
+    from crazycall.redact import redact
+    from crazycall.transcript import Transcript, conversation_to_json, new_run_id
+
+    if not opts.save_transcript:
+        return
+    run_id = new_run_id()
+    header = {
+        "version": __version__,
+        "model": plan.model,
+        "protocol": plan.protocol,
+        "endpoint": endpoint,
+        "base_url": "offline" if opts.offline else redact(settings.base_url),
+        "stream": opts.stream,
+        "settings": settings.redacted(),
+        "resumed_from": plan.resumed_from,
+        "conversation": conversation_to_json(plan.conversation),
+    }
+    path = Transcript.location(opts.transcript, run_id)
+    transcript.start(path, run_id, header, explicit=opts.transcript is not None)
+
+
+def _transport_options(settings: Settings) -> TransportOptions:
+    from crazycall.transport import TransportOptions
+
+    retries = settings.max_retries if settings.max_retries is not None else 2
+    return TransportOptions(deadline=settings.timeout, max_retries=retries)
+
+
+def _run(
+    opts: AskOptions,
+    settings: Settings,
+    state: Any,
+    emit: Emit,
+    transcript: Transcript,
+    err: TextIO,
+    tool_prompt: ToolPrompt,
+) -> RunResult:
     from crazycall.loop import DEFAULT_MAX_TURNS, LoopOptions, run
-    from crazycall.protocols import get_adapter, resolve_protocol
+    from crazycall.protocols import get_adapter
     from crazycall.protocols.base import RequestOptions
     from crazycall.tools.session import ToolOptions, tool_session
-    from crazycall.transport import Transport, TransportOptions
+    from crazycall.transport import Transport
 
-    protocol = resolve_protocol(settings.model, opts.protocol, settings.routes)
-    adapter = get_adapter(protocol)
+    plan = _plan(opts, settings, err)
+    state.conversation = plan.conversation
+    adapter = get_adapter(plan.protocol)
     request = RequestOptions(
-        model=settings.model,
+        model=plan.model,
         stream=opts.stream,
         tool_choice=opts.tool_choice,
         parallel_tool_calls=opts.parallel,
@@ -135,10 +233,6 @@ def _run(opts: AskOptions, settings: Settings, state: Any, emit: Emit) -> RunRes
         temperature=opts.temperature,
     )
     loop_options = LoopOptions(request, max_turns=settings.max_turns or DEFAULT_MAX_TURNS)
-    t_opts = TransportOptions(
-        deadline=settings.timeout,
-        max_retries=settings.max_retries if settings.max_retries is not None else 2,
-    )
     tool_options = ToolOptions(
         tool_files=opts.tool_files,
         plugin_paths=opts.plugin_paths,
@@ -147,10 +241,14 @@ def _run(opts: AskOptions, settings: Settings, state: Any, emit: Emit) -> RunRes
         approve=opts.approve,
         yes=opts.yes,
         tool_timeout=settings.tool_timeout,
+        result_limit=settings.result_limit,
         verbose=opts.verbose,
+        interactive=tool_prompt.interactive,
+        before_prompt=tool_prompt.before_prompt,
     )
     endpoint = adapter.build_request(state.conversation, [], request).path
     with tool_session(tool_options, opts.tool_choice) as runner, _router(opts, settings) as (base_url, api_key):
-        emit(RunStarted(settings.model, protocol, endpoint, tuple(runner.registry.names())))
-        with Transport(base_url, api_key, t_opts) as transport:
-            return run(state, adapter, transport, runner, loop_options, emit)
+        _start_transcript(opts, settings, plan, endpoint, transcript)
+        emit(RunStarted(plan.model, plan.protocol, endpoint, tuple(runner.registry.names())))
+        with Transport(base_url, api_key, _transport_options(settings), observer=transcript.observe) as transport:
+            return run(state, adapter, transport, runner, loop_options, emit, transcript.message)

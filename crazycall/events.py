@@ -99,6 +99,8 @@ class ToolCallRecord:
     result: Any
     is_error: bool
     duration_ms: float
+    declined: str | None = None
+    """Not run for want of approval: "not_permitted" (nobody could be asked) or "user_declined"."""
 
 
 @dataclass(frozen=True)

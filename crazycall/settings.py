@@ -44,6 +44,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_tokens": int,
     "max_retries": int,
     "tool_timeout": (int, float),
+    "result_limit": int,
 }
 
 
@@ -58,6 +59,8 @@ class Settings:
     max_tokens: int | None = None
     max_retries: int | None = None
     tool_timeout: float | None = None
+    result_limit: int | None = None
+    """Characters of a tool result sent to the model before it is truncated (None: 64 KiB)."""
     config_path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
     """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default``."""
@@ -77,6 +80,7 @@ class Settings:
             "max_tokens": self.max_tokens,
             "max_retries": self.max_retries,
             "tool_timeout": self.tool_timeout,
+            "result_limit": self.result_limit,
         }
 
 
@@ -158,6 +162,7 @@ def load_settings(
     pick("max_tokens", max_tokens, None, None)
     pick("max_retries", max_retries, None, None)
     pick("tool_timeout", tool_timeout, None, None)
+    pick("result_limit", None, None, None)
     routes = dict(config.get("routes") or {})
     sources["routes"] = f"config {path}" if routes else "default"
     remember(values["api_key"])

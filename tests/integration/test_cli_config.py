@@ -38,6 +38,7 @@ def test_defaults(clean_env: Path) -> None:
             "max_tokens": {"value": None, "source": "default"},
             "max_retries": {"value": None, "source": "default"},
             "tool_timeout": {"value": None, "source": "default"},
+            "result_limit": {"value": None, "source": "default"},
         },
     }
 
@@ -82,6 +83,7 @@ def test_table(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "max_tokens": ["(not set)", "default"],
         "max_retries": ["(not set)", "default"],
         "tool_timeout": ["(not set)", "default"],
+        "result_limit": ["(not set)", "default"],
     }
     assert out.splitlines()[-1] == f"config file: {path}"
     assert KEY not in out
@@ -95,5 +97,5 @@ def test_a_bad_config_file_is_one_line_and_exit_3(clean_env: Path) -> None:
     assert (code, out) == (3, "")
     assert err == (
         f"crazycall: error: {path}: unknown setting 'modle'; known: api_key, base_url, model, routes, timeout, "
-        "max_turns, max_tokens, max_retries, tool_timeout\n"
+        "max_turns, max_tokens, max_retries, tool_timeout, result_limit\n"
     )
