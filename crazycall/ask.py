@@ -10,7 +10,7 @@ transcript's record shapes (transcript.py).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +107,11 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
     # Approval may ask at a terminal (never with JSON output or without a TTY); a live display pauses first.
     tool_prompt = ToolPrompt(can_prompt(opts.output, sys.stdin, out, err), getattr(renderer, "pause", None))
     state = LoopState(Conversation.start(opts.prompt, opts.system))
+
+    def flush() -> None:  # the transport waits for the network: what the transcript and stdout hold goes out now
+        transcript.flush()
+        out.flush()
+
     try:
         settings = load_settings(
             api_key=opts.api_key,
@@ -118,7 +123,7 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
             max_retries=opts.max_retries,
             tool_timeout=opts.tool_timeout,
         )
-        result = _run(opts, settings, state, emit, transcript, err, tool_prompt)
+        result = _run(opts, settings, state, emit, transcript, err, tool_prompt, flush)
         if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
             failed = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
             raise ToolErrorsPresent(f"tool call(s) ended in error: {failed} (--fail-on-tool-error)")
@@ -214,6 +219,7 @@ def _run(
     transcript: Transcript,
     err: TextIO,
     tool_prompt: ToolPrompt,
+    flush: Callable[[], None],
 ) -> RunResult:
     from crazycall.loop import DEFAULT_MAX_TURNS, LoopOptions, run
     from crazycall.protocols import get_adapter
@@ -250,5 +256,6 @@ def _run(
     with tool_session(tool_options, opts.tool_choice) as runner, _router(opts, settings) as (base_url, api_key):
         _start_transcript(opts, settings, plan, endpoint, transcript)
         emit(RunStarted(plan.model, plan.protocol, endpoint, tuple(runner.registry.names())))
-        with Transport(base_url, api_key, _transport_options(settings), observer=transcript.observe) as transport:
+        options = _transport_options(settings)
+        with Transport(base_url, api_key, options, observer=transcript.observe, on_wait=flush) as transport:
             return run(state, adapter, transport, runner, loop_options, emit, transcript.message)

@@ -31,6 +31,7 @@ from crazycall.events import (
 )
 from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
 from crazycall.redact import redact, redact_data
+from crazycall.textbuffer import TextBuffer
 from crazycall.tools.registry import ToolRegistry
 from crazycall.tools.runner import CallOutcome, ToolRunner
 from crazycall.transport import Transport
@@ -60,7 +61,7 @@ class LoopState:
     usage: Usage = field(default_factory=Usage)
     records: list[ToolCallRecord] | None = None
     last: ModelResponse | None = None
-    partial: list[str] = field(default_factory=list)
+    partial: TextBuffer = field(default_factory=TextBuffer)
     """Text received in a turn that has not completed (kept when the stream breaks)."""
     repeated: tuple[tuple[str, str], ...] = ()
     """The calls of the last round, as (name, arguments) pairs, and how many rounds in a row asked for them."""
@@ -69,7 +70,7 @@ class LoopState:
     def result(self) -> RunResult:
         text = self.last.message.text if self.last else ""
         if self.partial:
-            text = "".join(self.partial)
+            text = self.partial.text()
         stop = self.last.stop_reason if self.last else ""
         records = tuple(self.records or ())
         return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage)
@@ -148,16 +149,17 @@ def _one_turn(
 ) -> ModelResponse:
     """Send one request and pass its events on; the text of a turn cut short stays in ``state.partial``."""
     response: ModelResponse | None = None
-    state.partial = []
+    state.partial = TextBuffer()
+    keep = state.partial.append
     for event in _model_events(adapter, transport, state.conversation, specs, opts):
-        if isinstance(event, TextDelta):
-            state.partial.append(event.text)
+        if type(event) is TextDelta:  # events are final classes: cheaper than isinstance, once per delta
+            keep(event.text)
         emit(event)
-        if isinstance(event, ResponseCompleted):
+        if type(event) is ResponseCompleted:
             response = event.response
     if response is None:
         raise ProtocolViolation(f"{adapter.name}: the response ended without a complete message")
-    state.partial = []
+    state.partial = TextBuffer()
     return response
 
 

@@ -2,9 +2,10 @@
 
 Owns where transcripts live (``$XDG_DATA_HOME/crazycall/transcripts/<run id>.jsonl``, or ``--transcript PATH``),
 run ids (a sortable UTC timestamp and a short random suffix), the record shapes, redaction of every record,
-reading a transcript back (a torn last line from a killed run is skipped), and the neutral conversation's JSON
-form that ``--continue`` / ``--resume`` rebuild from. It does not decide what a run does, and it never talks
-to the network: the transport's ``observer`` and the loop's ``on_message`` hook hand it what to write.
+and reading a transcript back (a torn last line from a killed run is skipped) for ``logs``, ``--continue`` and
+``--resume``. It does not decide what a run does, and it never talks to the network: the transport's
+``observer`` and the loop's ``on_message`` hook hand it what to write. The conversation's JSON form, which the
+``run`` and ``message`` records hold, is conversation_json.py's (its two main functions are importable here).
 
 Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
 
@@ -21,10 +22,10 @@ Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
     error       error_type, message, exit_code
     end         outcome ("ok" or the error type), turns, text, stop_reason, usage
 
-The conversation's JSON form (``conversation_to_json``): ``{"system": str | null, "messages": [{"role",
-"parts": [...]}]}`` with parts ``{"type": "text", "text", "provider_data"}``, ``{"type": "reasoning", "text",
-"provider_data"}``, ``{"type": "tool_call", "id", "name", "arguments", "raw_arguments", "arguments_error",
-"provider_data"}`` and ``{"type": "tool_result", "call_id", "name", "content", "is_error"}``.
+"Flushed before each step": every record is flushed as it is written, except stream events, which come by the
+thousand per network read; they are written and flushed together just before the transport reads the network
+again (``flush``), before any other record, and at ``close`` (Ctrl-C and errors included). A process killed
+outright loses at most the events of the one network read it was working through.
 """
 
 from __future__ import annotations
@@ -33,24 +34,38 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from crazycall.conversation import Conversation, Message, Part, ReasoningPart, TextPart, ToolCall, ToolResult
+from crazycall.conversation import Conversation, Message, Part
+from crazycall.conversation_json import conversation_from_json as conversation_from_json
+from crazycall.conversation_json import conversation_to_json as conversation_to_json
+from crazycall.conversation_json import message_from_json, message_to_json
 from crazycall.errors import ConfigError, UsageError
 from crazycall.events import (
     Emit,
     Event,
+    ReasoningDelta,
+    ResponseCompleted,
     RunFailed,
     RunFinished,
     RunResult,
+    TextDelta,
+    ToolCallArgumentsDelta,
+    ToolCallStarted,
     ToolFinished,
     ToolStarted,
     TurnStarted,
 )
-from crazycall.redact import redact_data
+from crazycall.redact import needs_redaction, redact, redact_data
+
+#: how json.dumps(..., ensure_ascii=False) writes a str
+_encode: Callable[[str], str] = json.encoder.encode_basestring
+
+#: events that make no record of their own (checked first: one of them arrives per delta)
+_NOT_RECORDED = frozenset({TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgumentsDelta, ResponseCompleted})
 
 FORMAT_VERSION = 1
 SUFFIX = ".jsonl"
@@ -70,99 +85,24 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
 
 
-def _now() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+class _Clock:
+    """The ``time`` of a record (``2026-08-07T15:30:12.123Z``), the date and time formatted once per second
+    (stream events come by the thousand)."""
 
+    def __init__(self) -> None:
+        self._second = self._milli = -1
+        self._stamp = self._last = ""
 
-# ---------------------------------------------------------------- the conversation's JSON form
-
-
-def part_to_json(part: Part) -> dict[str, Any]:
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text, "provider_data": dict(part.provider_data)}
-    if isinstance(part, ReasoningPart):
-        return {"type": "reasoning", "text": part.text, "provider_data": dict(part.provider_data)}
-    if isinstance(part, ToolCall):
-        return {
-            "type": "tool_call",
-            "id": part.id,
-            "name": part.name,
-            "arguments": part.arguments,
-            "raw_arguments": part.raw_arguments,
-            "arguments_error": part.arguments_error,
-            "provider_data": dict(part.provider_data),
-        }
-    return {
-        "type": "tool_result",
-        "call_id": part.call_id,
-        "name": part.name,
-        "content": part.content,
-        "is_error": part.is_error,
-    }
-
-
-def message_to_json(message: Message) -> dict[str, Any]:
-    return {"role": message.role, "parts": [part_to_json(p) for p in message.parts]}
-
-
-def conversation_to_json(conv: Conversation) -> dict[str, Any]:
-    return {"system": conv.system, "messages": [message_to_json(m) for m in conv.messages]}
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{key!r} must be a string")
-    return value
-
-
-def _mapping(data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key) or {}
-    if not isinstance(value, dict):
-        raise ValueError(f"{key!r} must be an object")
-    return value
-
-
-def part_from_json(data: Any) -> Part:
-    if not isinstance(data, dict):
-        raise ValueError("a part must be an object")
-    kind = data.get("type")
-    if kind == "text":
-        return TextPart(_str(data, "text"), _mapping(data, "provider_data"))
-    if kind == "reasoning":
-        return ReasoningPart(_str(data, "text"), _mapping(data, "provider_data"))
-    if kind == "tool_call":
-        error = data.get("arguments_error")
-        return ToolCall(
-            _str(data, "id"),
-            _str(data, "name"),
-            _mapping(data, "arguments"),
-            _str(data, "raw_arguments"),
-            _mapping(data, "provider_data"),
-            error if isinstance(error, str) else None,
-        )
-    if kind == "tool_result":
-        is_error = data.get("is_error") is True
-        return ToolResult(_str(data, "call_id"), _str(data, "name"), _str(data, "content"), is_error)
-    raise ValueError(f"unknown part type {kind!r}")
-
-
-def message_from_json(data: Any) -> Message:
-    if not isinstance(data, dict) or data.get("role") not in ("user", "assistant", "tool"):
-        raise ValueError("a message must be an object with role user, assistant or tool")
-    parts = data.get("parts")
-    if not isinstance(parts, list):
-        raise ValueError("a message's parts must be a list")
-    return Message(data["role"], tuple(part_from_json(p) for p in parts))
-
-
-def conversation_from_json(data: Any) -> Conversation:
-    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-        raise ValueError("a conversation must be an object with a messages list")
-    system = data.get("system")
-    messages = tuple(message_from_json(m) for m in data["messages"])
-    return Conversation(system if isinstance(system, str) else None, messages)
+    def __call__(self) -> str:
+        now = time.time()
+        milli = int(now * 1000)
+        if milli == self._milli:
+            return self._last
+        second = int(now)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        self._milli, self._last = milli, f"{self._stamp}.{milli % 1000:03d}Z"
+        return self._last
 
 
 # ---------------------------------------------------------------- writing
@@ -176,6 +116,10 @@ class Transcript:
         self.run_id = ""
         self.turn = 0
         self._file: TextIO | None = None
+        self._clock = _Clock()
+        self._events: list[Mapping[str, str]] = []
+        """Stream events ({event, data}) received and not yet written: at most one network read's worth."""
+        self._batch_time = ""
 
     @staticmethod
     def location(explicit: Path | None, run_id: str, env: Mapping[str, str] | None = None) -> Path:
@@ -200,23 +144,65 @@ class Transcript:
         """Append one redacted record and flush it, so a crash or Ctrl-C loses nothing already written."""
         if self._file is None:
             return
-        line = json.dumps(redact_data({"type": kind, "time": _now(), **record}), ensure_ascii=False, default=str)
+        record = redact_data({"type": kind, "time": self._clock(), **record})
+        self._append(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+    def _append(self, line: str, flush: bool = True) -> None:
+        """Write ``line`` after the queued stream events; flush (always, unless the line is an event's)."""
+        assert self._file is not None
         try:
-            self._file.write(line + "\n")
-            self._file.flush()
+            if self._events:
+                self._file.write(self._event_lines())
+            self._file.write(line)
+            if flush:
+                self._file.flush()
         except OSError as exc:
             raise ConfigError(f"cannot write the transcript {self.path}: {exc.strerror or exc}") from None
 
+    def flush(self) -> None:
+        """Write out the queued stream events: the transport calls this (``on_wait``) before it reads the network."""
+        if self._file is not None and self._events:
+            self._append("")
+
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            try:
+                self.flush()
+            finally:
+                self._file.close()
+                self._file = None
 
     # -- hooks for the transport, the loop and the event stream
 
     def observe(self, kind: str, record: Mapping[str, Any]) -> None:
-        """The transport's observer: raw requests, responses, stream events and retries."""
-        self.write(kind, {"turn": self.turn, **record})
+        """The transport's observer: raw requests, responses, stream events and retries.
+
+        Stream events arrive by the thousand within one network read, so they are queued, and written as one
+        batch when the transport is about to read again (``flush``), before a record of any other kind, or at
+        ``close`` (Ctrl-C included). Each gets the time of the first event of its batch, as they all arrived
+        within one read.
+        """
+        if kind != "event" or self._file is None:
+            self.write(kind, {"turn": self.turn, **record})
+            return
+        if not self._events:
+            self._batch_time = self._clock()
+        self._events.append(record)  # the transport's own dict, made for this call: kept as it is until written
+
+    def _event_lines(self) -> str:
+        """The queued events as records: the same lines ``write`` would make, built without ``json.dumps`` of a
+        dict each, and redacted one by one only when the batch as a whole holds something to redact."""
+        events, self._events = self._events, []
+        datas = [e["data"] for e in events]
+        if needs_redaction("\n".join(datas)):
+            datas = [redact(data) for data in datas]
+        head = f'{{"type": "event", "time": "{self._batch_time}", "turn": {self.turn}, "event": '
+        names = [e["event"] for e in events]
+        starts = {name: f'{head}{_encode(redact(name))}, "data": ' for name in set(names)}
+        if len(starts) == 1:  # one event name throughout (chat, Gemini): one join over the encoded data
+            (start,) = starts.values()
+            return start + f"}}\n{start}".join(map(_encode, datas)) + "}\n"
+        return "".join([f"{starts[n]}{_encode(d)}}}\n" for n, d in zip(names, datas, strict=True)])
 
     def message(self, message: Message) -> None:
         """The loop's ``on_message`` hook."""
@@ -226,7 +212,8 @@ class Transcript:
         """An ``emit`` that records run events first, then hands every event to ``emit``."""
 
         def recording(event: Event) -> None:
-            self._record_event(event)
+            if type(event) not in _NOT_RECORDED:  # stream events: the transport's observer recorded the raw data
+                self._record_event(event)
             emit(event)
 
         return recording

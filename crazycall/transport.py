@@ -4,27 +4,54 @@ Owns the base URL, auth placement (headers or query, as the adapter says), one c
 run (keep-alive across turns), timeouts (connect, read, and a deadline for a whole model request, stream and
 retries included), retries with capped, jittered backoff, status -> ProviderError (through the adapter's
 ``parse_error``), httpx exceptions -> TransportError, the ``observer`` hook that shows a transcript every raw
-request, response body and stream event, and redaction at the boundary (httpx puts the full URL, Gemini's
-``?key=`` included, into its exception messages). It knows nothing about any protocol's payloads.
+request, response body and stream event, the ``on_wait`` hook that runs whenever a stream is about to wait for
+the network (so buffered output can be flushed then, not once per delta), and redaction at the boundary (httpx
+puts the full URL, Gemini's ``?key=`` included, into its exception messages). It knows nothing about any
+protocol's payloads; the SSE grammar is crazycall.sse's.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from crazycall import __version__
 from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
 from crazycall.events import StreamEvent
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter
 from crazycall.redact import redact
+from crazycall.sse import ServerEvent, read_events
+
+
+def _no_httpx_cli() -> None:
+    """Keep httpx's command-line client out of the process.
+
+    ``httpx/__init__`` runs ``from ._main import main``, and ``httpx._main`` imports click, pygments and half of
+    Rich (progress bars, syntax highlighting) whenever click is installed, as it is next to the MCP SDK: about
+    90 ms of every run, for a CLI we never call. A stand-in module registered first is what that import then
+    finds. Done only when httpx is not imported yet (a plugin or a test may have imported the real thing).
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stub = types.ModuleType("httpx._main", "Stand-in for httpx's command-line client (see crazycall.transport).")
+
+    def main() -> None:
+        raise RuntimeError("httpx's command-line client is not available inside crazycall")
+
+    stub.main = main  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stub
+
+
+_no_httpx_cli()
+
+import httpx  # noqa: E402  (after the stand-in above)
 
 #: PROTOCOLS.md §1.5, §3.5, §4.5, §5: what the official SDKs retry (529 is Anthropic's overload).
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -98,7 +125,8 @@ class Transport:
     ``observer`` (optional) sees every raw exchange before anything is parsed, so a transcript keeps what
     arrived even when parsing then fails: ``request`` (method, path, query without auth, stream, body,
     attempt), ``response`` (status, request_id, body text), ``event`` (event, data) and ``retry``
-    (attempt, wait, error).
+    (attempt, wait, error). ``on_wait`` (optional) runs before each read of a stream's body that may block:
+    what the observer and the renderer buffered is flushed then, before the process idles.
     """
 
     def __init__(
@@ -110,6 +138,7 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         observer: Observer | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or ""
@@ -117,6 +146,7 @@ class Transport:
         self._sleep = sleep
         self._jitter = jitter
         self._observer = observer
+        self._on_wait = on_wait
         o = self.options
         self._client = httpx.Client(
             timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
@@ -162,9 +192,13 @@ class Transport:
             delivered = False
             attempt = _Attempt(deadline_at)
             try:
-                for event in self._stream_once(adapter, request, attempt, attempt_no):
-                    delivered = True
-                    yield event
+                events = self._stream_once(adapter, request, attempt, attempt_no)
+                first = next(events, None)
+                if first is None:
+                    return
+                delivered = True
+                yield first
+                yield from events  # delegated: one generator layer less per delta
                 return
             except CrazycallError as err:
                 if delivered:
@@ -196,8 +230,6 @@ class Transport:
     def _stream_once(
         self, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt, attempt_no: int
     ) -> Iterator[StreamEvent]:
-        from httpx_sse import EventSource
-
         try:
             response = self._client.send(self._build(adapter, request, attempt, attempt_no), stream=True)
             try:
@@ -215,7 +247,7 @@ class Transport:
                         f": {body[:120].decode('utf-8', 'replace')!r}"
                     )
                 self._observe("response", {"status": response.status_code, "request_id": _request_id(response)})
-                sse = self._observed(EventSource(response).iter_sse(), adapter, request, attempt)
+                sse = self._observed(response, adapter, request, attempt)
                 yield from adapter.parse_stream(sse)
                 _drain(sse)
             finally:
@@ -231,13 +263,18 @@ class Transport:
             raise
 
     def _observed(
-        self, events: Iterator[Any], adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt
-    ) -> Iterator[Any]:
-        for sse in events:
-            self._observe("event", {"event": sse.event, "data": sse.data})
+        self, response: httpx.Response, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt
+    ) -> Iterator[ServerEvent]:
+        """The response's events, each shown to the observer first; the deadline is checked before each read
+        (a stream that keeps arriving is stopped there; one that stalls, by the watchdog's hang-up)."""
+
+        def before_read() -> None:
+            if self._on_wait is not None:
+                self._on_wait()
             if attempt.expired():
                 raise self._deadline_error(adapter, request)
-            yield sse
+
+        return read_events(response.iter_text(), before_read, self._observer)
 
     # ------------------------------------------------------------------ internals
 

@@ -51,13 +51,13 @@ ArgumentsArgument = Annotated[str, typer.Argument(help="Arguments as a JSON obje
 
 @contextmanager
 def open_tools(
-    tools: list[Path] | None, plugins: list[Path] | None, *, check_schemas: bool = True
+    tools: list[Path] | None, plugins: list[Path] | None, *, check_schemas: bool = True, check_derived: bool = False
 ) -> Iterator[ToolRegistry]:
     """The registry for ``-t/--tools`` and ``--plugins`` (defaults from the working directory), MCP included."""
     from crazycall.tools.loader import open_registry
 
-    with open_registry(tools or (), plugins or (), check_schemas=check_schemas) as registry:
-        yield registry
+    with open_registry(tools or (), plugins or (), check_schemas=check_schemas, check_derived=check_derived) as reg:
+        yield reg
 
 
 def tool_record(tool: Tool) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def list_tools(
 ) -> None:
     """List the loaded tools: name, parameters and where each is defined."""
 
-    with open_tools(tools, plugins, check_schemas=check) as registry:
+    with open_tools(tools, plugins, check_schemas=check, check_derived=check) as registry:
         _print_list(registry, json_out)
 
 
@@ -121,7 +121,8 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
     for tool in registry:
         # Text, not str: a description with [brackets] must not be read as Rich markup
         table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)))
-    Console(highlight=False).print(table)
+    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
+    Console(highlight=False, emoji=False).print(table)
 
 
 def show_tool(

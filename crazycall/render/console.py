@@ -64,7 +64,7 @@ class ConsoleRenderer:
         self._view = LiveView(clock)
         self._live: Any = None
         self._text = BlockSplitter()
-        self._view.open_block = self._text.open_text
+        self._view.open_block = self._text.open_tail
         self._blocks = 0
         """Markdown blocks printed in the current stretch of text (a blank line goes between two)."""
         self._section: str | None = None

@@ -4,7 +4,8 @@ The rule a script can rely on: stdout holds the text of the model's final turn (
 tool) and nothing else, ended by one newline. Text the model writes in a turn that goes on to call tools
 ("I'll look that up") is progress, not the answer, so it goes to stderr as a ``model:`` line. Since a turn is
 only known to be final when its response completes, each turn's text is held until then and written at once;
-when the run offers no tools at all every turn is final, so text is written straight through as it streams.
+when the run offers no tools at all every turn is final, so text is written straight through as it streams
+(flushed by the run whenever it waits for the network, not once per delta).
 If the run fails or is interrupted mid-turn, the text received so far still goes to stdout (what is known),
 and the exit status says the run failed.
 
@@ -33,6 +34,7 @@ from crazycall.events import (
     ToolStarted,
     TurnStarted,
 )
+from crazycall.textbuffer import TextBuffer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -65,9 +67,9 @@ class PlainRenderer:
         self.show_reasoning = show_reasoning
         self.clock = clock
         self._started = clock()
-        self._text: list[str] = []
+        self._text = TextBuffer()
         """This turn's text, held until the turn shows whether it is the answer."""
-        self._reasoning: list[str] = []
+        self._reasoning = TextBuffer()
         self._stream_through = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             RunStarted: self._on_run_started,
@@ -92,20 +94,20 @@ class PlainRenderer:
         self._progress(f"crazycall: {event.model} via {event.protocol} ({event.endpoint})")
 
     def _on_turn_started(self, _event: TurnStarted) -> None:
-        self._text, self._reasoning = [], []
+        self._text, self._reasoning = TextBuffer(), TextBuffer()
 
     def _on_text(self, event: TextDelta) -> None:
         if self._stream_through:
+            # Not flushed per delta (a syscall each): the run flushes stdout before it waits for the network.
             self.out.write(event.text)
-            self.out.flush()
         self._text.append(event.text)
 
     def _on_reasoning(self, event: ReasoningDelta) -> None:
         self._reasoning.append(event.text)
 
     def _on_response(self, event: ResponseCompleted) -> None:
-        text, reasoning = "".join(self._text), "".join(self._reasoning)
-        self._text, self._reasoning = [], []
+        text, reasoning = self._text.text(), self._reasoning.text()
+        self._text, self._reasoning = TextBuffer(), TextBuffer()
         if self.show_reasoning and reasoning.strip():
             self._progress("reasoning: " + one_line(reasoning))
         if event.response.message.tool_calls:
@@ -136,8 +138,8 @@ class PlainRenderer:
 
     def _on_run_failed(self, _event: RunFailed) -> None:
         # The error line itself is the CLI's (one line on stderr); here only the answer's text received so far.
-        self._answer("".join(self._text))
-        self._text = []
+        self._answer(self._text.text())
+        self._text = TextBuffer()
 
     def _answer(self, text: str) -> None:
         if not self._stream_through:

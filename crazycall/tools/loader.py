@@ -13,7 +13,11 @@ Merge rules:
   has no end at which to stop them); their tools come last, server by server in file order.
 - Order: tools.yaml entries in file order, then the remaining plugin tools, then entry-point tools, then MCP.
 - Every schema gets the fast structural check; ``check_schemas=True`` adds jsonschema's meta-schema check
-  (``tools list`` passes False so that it never imports jsonschema).
+  for the schemas written by hand (tools.yaml ``parameters``, MCP tools). Schemas derived from a signature are
+  built by ``decorator.py`` from a handful of keywords and are valid by construction (its tests check them
+  against the meta-schema), so a run with only Python tools never imports jsonschema at load time; they are
+  checked too only with ``check_derived=True`` (``tools list --check``: every schema, as it says).
+  ``tools list`` passes False so that it never imports jsonschema.
 
 ``Tool.source`` is the YAML entry's ``path:line`` or the plugin function's ``def`` line, relative to ``cwd``
 when under it. This module does not parse YAML (``yaml_file.py``), import plugin files (``plugins.py``) or
@@ -28,13 +32,15 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crazycall.errors import ConfigError
 from crazycall.tools import decorator, plugins, schema
 from crazycall.tools.plugins import ModuleCache, PluginFunction, PluginImportError, display_path
 from crazycall.tools.registry import Tool, ToolRegistry
-from crazycall.tools.yaml_file import McpServerEntry, ToolEntry, read_tools_config
+
+if TYPE_CHECKING:  # yaml_file (and yaml) are imported only when there is a tools.yaml to read
+    from crazycall.tools.yaml_file import McpServerEntry, ToolEntry
 
 DEFAULT_TOOLS_FILE = "tools.yaml"
 DEFAULT_PLUGIN_DIR = "plugins"
@@ -47,9 +53,10 @@ def load_registry(
     cwd: Path | None = None,
     entry_points: bool = True,
     check_schemas: bool = True,
+    check_derived: bool = False,
 ) -> ToolRegistry:
     """Load, merge and check every tool but MCP servers' (see ``open_registry``); problems name ``file:line``."""
-    return _load(tool_files, plugin_paths, cwd, entry_points, check_schemas)[0]
+    return _load(tool_files, plugin_paths, cwd, entry_points, (check_schemas, check_derived))[0]
 
 
 @contextmanager
@@ -60,9 +67,10 @@ def open_registry(
     cwd: Path | None = None,
     entry_points: bool = True,
     check_schemas: bool = True,
+    check_derived: bool = False,
 ) -> Iterator[ToolRegistry]:
     """Every tool, MCP servers' included: their sessions stay open until the ``with`` block ends."""
-    registry, servers = _load(tool_files, plugin_paths, cwd, entry_points, check_schemas)
+    registry, servers = _load(tool_files, plugin_paths, cwd, entry_points, (check_schemas, check_derived))
     if not servers:
         yield registry
         return
@@ -77,8 +85,13 @@ def open_registry(
 
 
 def _load(
-    tool_files: Sequence[Path], plugin_paths: Sequence[Path], cwd: Path | None, entry_points: bool, check: bool
+    tool_files: Sequence[Path],
+    plugin_paths: Sequence[Path],
+    cwd: Path | None,
+    entry_points: bool,
+    checks: tuple[bool, bool],
 ) -> tuple[ToolRegistry, list[McpServerEntry]]:
+    """``checks``: (meta-schema check of hand-written schemas, of derived schemas)."""
     cwd = Path.cwd() if cwd is None else cwd
     files = _given_or_default(tool_files, cwd, DEFAULT_TOOLS_FILE, Path.is_file)
     folders = _given_or_default(plugin_paths, cwd, DEFAULT_PLUGIN_DIR, Path.is_dir)
@@ -87,9 +100,9 @@ def _load(
     if entry_points:
         candidates = _collect(plugins.entry_point_tools(cwd), candidates)
     entries, servers = _entries(files)
-    tools = [_entry_tool(e, candidates, cache, cwd, check) for e in entries]
+    tools = [_entry_tool(e, candidates, cache, cwd, checks) for e in entries]
     claimed = {e.name for e in entries}
-    tools += [_plugin_tool(c, check) for c in candidates.values() if c.name not in claimed]
+    tools += [_plugin_tool(c, checks[1]) for c in candidates.values() if c.name not in claimed]
     return ToolRegistry(tools), servers
 
 
@@ -121,6 +134,10 @@ def _collect(
 
 
 def _entries(files: Sequence[tuple[Path, str]]) -> tuple[list[ToolEntry], list[McpServerEntry]]:
+    if not files:
+        return [], []
+    from crazycall.tools.yaml_file import read_tools_config
+
     entries: dict[str, ToolEntry] = {}
     servers: dict[str, McpServerEntry] = {}
     for path, display in files:
@@ -138,8 +155,13 @@ def _entries(files: Sequence[tuple[Path, str]]) -> tuple[list[ToolEntry], list[M
 
 
 def _entry_tool(
-    entry: ToolEntry, candidates: Mapping[str, PluginFunction], cache: ModuleCache, cwd: Path, check: bool
+    entry: ToolEntry,
+    candidates: Mapping[str, PluginFunction],
+    cache: ModuleCache,
+    cwd: Path,
+    checks: tuple[bool, bool],
 ) -> Tool:
+    check, check_derived = checks
     candidate = candidates.get(entry.name)
     if entry.command is not None:
         if candidate is not None:
@@ -165,7 +187,7 @@ def _entry_tool(
         call = func
     else:
         parameters = _derive(func, where, entry.name)
-        _check_parameters(parameters, check, lambda _p: where, entry.name)
+        _check_parameters(parameters, check_derived, lambda _p: where, entry.name)
         call = _fill_optional(func)
     options = decorator.options_of(func) or decorator.ToolOptions()
     description = entry.description if entry.description is not None else decorator.description_for(func)
@@ -186,10 +208,10 @@ def _command_tool(entry: ToolEntry, check: bool) -> Tool:
     return tool
 
 
-def _plugin_tool(candidate: PluginFunction, check: bool) -> Tool:
+def _plugin_tool(candidate: PluginFunction, check_derived: bool) -> Tool:
     func = candidate.func
     parameters = _derive(func, candidate.source, candidate.name)
-    _check_parameters(parameters, check, lambda _p: candidate.source, candidate.name)
+    _check_parameters(parameters, check_derived, lambda _p: candidate.source, candidate.name)
     options = decorator.options_of(func) or decorator.ToolOptions()
     description = decorator.description_for(func)
     call = _fill_optional(func)

@@ -13,13 +13,14 @@ their ``path:line``; it deliberately does not derive schemas or merge with tools
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import inspect
 import linecache
+import os
 import re
 import sys
 import traceback
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,7 @@ def load_module_file(path: Path, display: str, cache: ModuleCache) -> ModuleType
     resolved = path.resolve()
     if resolved in cache:
         return cache[resolved]
-    digest = hashlib.sha1(str(resolved).encode("utf-8")).hexdigest()[:10]
+    digest = f"{zlib.crc32(str(resolved).encode('utf-8', 'surrogateescape')):08x}"  # not hashlib: 5 ms to import
     name = f"crazycall_plugin_{re.sub(r'[^0-9a-zA-Z_]', '_', resolved.stem)}_{digest}"
     spec = importlib.util.spec_from_file_location(name, resolved)
     if spec is None or spec.loader is None:
@@ -144,6 +145,8 @@ def function_source(func: Callable[..., Any], cwd: Path) -> str:
 
 def entry_point_tools(cwd: Path) -> Iterator[PluginFunction]:
     """The tools of every installed ``crazycall.plugins`` entry point (a module, or one decorated function)."""
+    if not may_declare_entry_points(ENTRY_POINT_GROUP):
+        return
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -162,6 +165,40 @@ def entry_point_tools(cwd: Path) -> Iterator[PluginFunction]:
             yield plugin_function(loaded, cwd)
         else:
             raise ConfigError(f"{label}: must name a module or a @crazycall.tool function")
+
+
+def may_declare_entry_points(group: str) -> bool:
+    """False when no installed distribution can declare entry points in ``group``; True when one may.
+
+    ``importlib.metadata`` costs about 30 ms to import and scan, on every run, to find what is nearly always
+    nothing. This looks where its standard finder looks (each ``sys.path`` folder's ``*.dist-info`` and
+    ``*.egg-info`` folders) for an ``entry_points.txt`` that mentions the group at all, and answers True
+    whenever it cannot be sure: a zip or ``.egg`` on the path, or another finder that lists distributions.
+    """
+    from importlib.machinery import PathFinder
+
+    if any(f is not PathFinder and hasattr(f, "find_distributions") for f in sys.meta_path):
+        return True
+    needle = group.encode()
+    for entry in sys.path:
+        root = entry or "."
+        if root.lower().endswith(".egg"):
+            return True
+        try:
+            with os.scandir(root) as children:
+                found = [c.path for c in children if c.name.lower().endswith((".dist-info", ".egg-info"))]
+        except NotADirectoryError:
+            return True  # a zip file on the path
+        except OSError:
+            continue  # a path entry that does not exist
+        for folder in found:
+            try:
+                with open(os.path.join(folder, "entry_points.txt"), "rb") as f:
+                    if needle in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def folder_tools(paths: Sequence[tuple[Path, str]], cwd: Path, cache: ModuleCache) -> Iterator[PluginFunction]:

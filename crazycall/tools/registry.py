@@ -4,8 +4,8 @@ Owns lookup, duplicate detection, argument validation (a jsonschema validator co
 call itself. A tool is one of three kinds: a Python function (called as ``func(**arguments)``), a command or an
 MCP tool (both called through ``invoke(arguments, timeout)``, because they enforce the timeout themselves: a
 command's process is killed, an MCP request is cancelled). Loading tools lives in ``loader.py``; running calls
-concurrently with timeouts and approval lives in ``runner.py``. jsonschema is imported only when a tool is
-validated.
+concurrently with timeouts and approval lives in ``runner.py``. jsonschema is imported only when a call's
+arguments are validated and the quick check (``quickcheck.py``) cannot vouch for them.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Tool:
     invoke: Callable[[Mapping[str, Any], float], Any] | None = field(default=None, repr=False, compare=False)
     """A call that enforces ``timeout`` itself (commands, MCP); None: ``func(**arguments)``."""
     _validator: Any = field(default=None, init=False, repr=False, compare=False)
+    _quick: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -60,7 +61,17 @@ class Tool:
         return self._validator
 
     def validate(self, arguments: Mapping[str, Any]) -> list[str]:
-        """Every schema violation of ``arguments`` as ``"$.path: message"``; empty when valid."""
+        """Every schema violation of ``arguments`` as ``"$.path: message"``; empty when valid.
+
+        Arguments that certainly fit a simple schema are let through by ``quickcheck`` (compiled once, like the
+        validator) without importing jsonschema; jsonschema decides everything else and words every error.
+        """
+        if self._quick is None:
+            from crazycall.tools.quickcheck import compile_check
+
+            self._quick = compile_check(dict(self.spec.parameters)) or False
+        if self._quick and self._quick(arguments):
+            return []
         errors = sorted(self.validator().iter_errors(arguments), key=lambda e: list(e.absolute_path))
         return [f"{e.json_path}: {e.message}" for e in errors]
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from crazycall.offline.server import OfflineRouter
+from crazycall.offline.wire import Fault
 
 from .test_reliability_network import CHAINED, FAST_503, KEY, REPO, WEATHER, Outcome, ask, invoke
 
@@ -353,3 +354,37 @@ def test_resume_from_a_transcript_file(router: OfflineRouter, tmp_path: Path) ->
     outcome = ask(router, "messages", "--resume", str(target), "--no-transcript", "And the weather in Lima?")
     assert outcome.code == 0, outcome.stderr
     assert len(router.requests[-2].body["messages"]) == 5
+
+
+def test_what_arrived_is_on_disk_and_on_stdout_while_the_stream_stalls(router: OfflineRouter, tmp_path: Path) -> None:
+    # Stream events and plain text are buffered within one network read, and flushed before the next read:
+    # while the router holds back the rest of the answer, what came before it must already be out.
+    router.script(Fault(event_delay=0.6, text_only=True))
+    target = tmp_path / "t.jsonl"
+    args = [sys.executable, "-m", "crazycall", "ask", "--base-url", router.url, "--api-key", KEY, "-m", "gpt-4o"]
+    args += ["-o", "plain", "--transcript", str(target), "Say hello"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as for any user
+    shown, seen_mid_stream = b"", False
+    with subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        try:
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline:
+                shown += proc.stdout.read() or b""
+                written = target.read_text(encoding="utf-8") if target.exists() else ""
+                # mid-stream: the answer's message is not recorded yet, and its closing newline not printed
+                if '"type": "message"' in written or shown.endswith(b"\n"):
+                    break
+                if shown.strip() and written.count('"type": "event"') >= 2:
+                    seen_mid_stream = True
+                    break
+                time.sleep(0.05)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert seen_mid_stream, (shown, target.read_text(encoding="utf-8") if target.exists() else None)
+    assert proc.returncode == 0
+    assert records(target)[-1]["outcome"] == "ok"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crazycall.errors import ConfigError, ProviderError, TransportError
-from crazycall.redact import redact
+from crazycall.redact import _PATTERNS, needs_redaction, redact, remember
 from crazycall.settings import load_settings
 
 
@@ -94,3 +98,40 @@ def test_provider_error_is_one_line_with_all_parts() -> None:
 def test_error_codes_that_end_in_api_key_are_not_mistaken_for_a_key() -> None:
     text = "invalid_api_key: Incorrect API key provided."
     assert redact(text) == text
+
+
+def _patterns_only(text: str) -> str:
+    """redact without its quick pre-test: every pattern, always."""
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + "***", text)
+    return text
+
+
+def test_the_quick_pre_test_is_sound_for_every_code_point() -> None:
+    # redact skips its patterns when the lower-cased text holds neither "key" nor "bearer"; that is only right
+    # if every character re's IGNORECASE takes for one of their letters lower-cases to that very letter.
+    letters = re.compile("(?i)[keybar]")
+    odd = [c for c in map(chr, range(sys.maxunicode + 1)) if letters.fullmatch(c) and c.lower() not in "keybar"]
+    assert odd == []
+    assert redact("?\u212aEY=zzzzzzzz&") == "?\u212aEY=***&"  # the Kelvin sign: IGNORECASE takes it for k
+
+
+@given(
+    st.lists(
+        st.sampled_from(["key", "KeY", "\u212aey", "bearer ", "BEARER\t", "api_", "x-api-", "=", ":", "?", "&", '"']),
+        max_size=8,
+    ).map("".join),
+    st.text(alphabet="aZ09 _-.\n\u00e9\u212a", max_size=12),
+)
+def test_redact_is_the_patterns_whatever_the_pre_test_says(words: str, tail: str) -> None:
+    text = words + tail + "abcdefgh"
+    assert redact(text) == _patterns_only(text)
+
+
+def test_needs_redaction_answers_for_each_line_of_a_batch() -> None:
+    remember("sk-batch-secret-1")
+    lines = ['{"a": 1}', '{"token": "Bearer abcdefgh"}', '{"b": "sk-batch-secret-1"}', '{"c": "plain"}']
+    assert not needs_redaction("\n".join([lines[0], lines[3]]))
+    for line in lines[1:3]:
+        assert needs_redaction(line) and needs_redaction("\n".join(lines))
+        assert redact(line) != line

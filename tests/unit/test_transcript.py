@@ -140,6 +140,36 @@ def test_each_record_is_redacted_and_flushed_at_once(tmp_path: Path) -> None:
     t.close()
 
 
+def test_stream_events_are_queued_then_written_as_write_would_write_them(tmp_path: Path) -> None:
+    remember(SECRET)
+    path = tmp_path / "t.jsonl"
+    t = Transcript()
+    t.start(path, "rid", {}, explicit=True)
+    t.turn = 2
+    datas = ['{"a": "caf\u00e9 \\"q\\""}', f'{{"k": "{SECRET}"}}', '{"h": "Bearer abcdefghij"}', "[DONE]"]
+    names = ["message", "delta", "message", "message"]
+    for name, data in zip(names, datas, strict=True):
+        t.observe("event", {"event": name, "data": data})
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 1  # queued: only the run record so far
+    t.flush()  # what the transport calls before it reads the network again
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    recs = [json.loads(line) for line in lines]
+    assert [(r["type"], r["turn"], r["event"]) for r in recs] == [("event", 2, n) for n in names]
+    assert [r["data"] for r in recs] == [datas[0], '{"k": "***"}', '{"h": "Bearer ***"}', "[DONE]"]
+    assert len({r["time"] for r in recs}) == 1  # one batch, one network read: one time
+    for line, rec in zip(lines, recs, strict=True):  # byte for byte what json.dumps makes of the record
+        assert line == json.dumps(rec, ensure_ascii=False)
+    t.observe("event", {"event": "message", "data": "late"})
+    t.observe("event", {"event": "message", "data": '{"x": "\\u00e9\\n"}'})
+    t.observe("retry", {"attempt": 1})  # a record of another kind writes the queued events first
+    t.observe("event", {"event": "message", "data": "at close"})
+    t.close()
+    tail = [(r["type"], r.get("data")) for r in read_records(path)[5:]]
+    assert tail == [("event", "late"), ("event", '{"x": "\\u00e9\\n"}'), ("retry", None), ("event", "at close")]
+    for line in path.read_text(encoding="utf-8").splitlines():  # batches of one event name too
+        assert line == json.dumps(json.loads(line), ensure_ascii=False)
+
+
 def test_an_inactive_transcript_writes_nothing(tmp_path: Path) -> None:
     t = Transcript()
     t.write("turn", {"turn": 1})

@@ -101,10 +101,12 @@ def nonempty(value: Any) -> str | None:
 
 
 def read_meta(asm: StreamAssembler, root: Mapping[str, Any]) -> None:
-    asm.model = nonempty(root.get("model")) or asm.model
-    asm.response_id = nonempty(root.get("id")) or asm.response_id
-    usage = root.get("usage")
-    if isinstance(usage, Mapping):
+    model, response_id, usage = root.get("model"), root.get("id"), root.get("usage")
+    if model and isinstance(model, str):
+        asm.model = model
+    if response_id and isinstance(response_id, str):
+        asm.response_id = response_id
+    if usage is not None and isinstance(usage, Mapping):
         asm.usage = Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")))
 
 

@@ -8,13 +8,12 @@ is not JSON.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 from crazycall.errors import ProtocolViolation, TransportError
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import SSE, StreamAssembler, require_mapping, truncate
+from crazycall.protocols.base import SSE, StreamAssembler, loads, require_mapping, truncate
 from crazycall.protocols.openai_chat.request import NAME, PATH
 from crazycall.protocols.openai_chat.response import (
     add_reasoning,
@@ -47,7 +46,7 @@ def parse_events(events: Iterable[SSE]) -> Iterator[StreamEvent]:
 
 def _decode_chunk(data: str) -> Mapping[str, Any]:
     try:
-        value = json.loads(data)
+        value = loads(data)
     except (ValueError, RecursionError):
         raise ProtocolViolation(f"{NAME}: stream data is not JSON: {truncate(data, 120)!r}") from None
     chunk = require_mapping(value, "a stream chunk", NAME)
@@ -68,11 +67,14 @@ class _ChatStream:
         self.extra: set[Hashable] = set()  # calls whose extra_content is already kept (first one wins)
         self.last_key: Hashable | None = None
 
-    def chunk(self, chunk: Mapping[str, Any]) -> Iterator[StreamEvent]:
+    # chunk() and delta() fill a list rather than yield: one chunk per text delta makes generator layers count.
+
+    def chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
         read_meta(self.asm, chunk)  # the usage chunk has choices: [] (§1.4)
         choices = chunk.get("choices")
+        out: list[StreamEvent] = []
         if choices is None:
-            return
+            return out
         if not isinstance(choices, list):
             raise ProtocolViolation(f"{NAME}: expected a list at chunk choices, got {type(choices).__name__}")
         for raw in choices:
@@ -81,24 +83,28 @@ class _ChatStream:
                 continue  # other choices (n > 1) are not ours
             delta = choice.get("delta")
             if delta is not None:
-                yield from self.delta(require_mapping(delta, "chunk choices[0].delta", NAME))
-            self.finish_reason = nonempty(choice.get("finish_reason")) or self.finish_reason
+                self.delta(require_mapping(delta, "chunk choices[0].delta", NAME), out)
+            finish_reason = choice.get("finish_reason")
+            if finish_reason:  # null on every delta but the last
+                self.finish_reason = nonempty(finish_reason) or self.finish_reason
+        return out
 
-    def delta(self, delta: Mapping[str, Any]) -> Iterator[StreamEvent]:
-        thought = add_reasoning(self.asm, delta)
-        if thought is not None:
-            yield thought
+    def delta(self, delta: Mapping[str, Any], out: list[StreamEvent]) -> None:
+        if "reasoning_content" in delta or "reasoning" in delta:
+            thought = add_reasoning(self.asm, delta)
+            if thought is not None:
+                out.append(thought)
         for key in ("content", "refusal"):  # content may be null (§1.4); a refusal is shown as text
             value = delta.get(key)
-            if isinstance(value, str) and value and (text := self.asm.text(value)) is not None:
-                yield text
+            if value and isinstance(value, str) and (text := self.asm.text(value)) is not None:
+                out.append(text)
         calls = delta.get("tool_calls")
         if calls is None:
             return
         if not isinstance(calls, list):
             raise ProtocolViolation(f"{NAME}: expected a list at chunk choices[0].delta.tool_calls")
         for raw in calls:
-            yield from self.tool_fragment(require_mapping(raw, "chunk choices[0].delta.tool_calls[]", NAME))
+            out.extend(self.tool_fragment(require_mapping(raw, "chunk choices[0].delta.tool_calls[]", NAME)))
 
     def tool_fragment(self, fragment: Mapping[str, Any]) -> Iterator[StreamEvent]:
         where = "chunk choices[0].delta.tool_calls[].function"

@@ -13,6 +13,7 @@ from rich.console import Console
 from crazycall.errors import Interrupted, TransportError
 from crazycall.events import Event, RunFailed, RunFinished, RunStarted, TextDelta
 from crazycall.render.console import ConsoleRenderer
+from crazycall.render.live_view import LiveView
 from tests.unit.render.screen import Screen
 from tests.unit.render.script import (
     ANSWER,
@@ -278,3 +279,30 @@ def test_pause_off_a_terminal_does_nothing() -> None:
     before = out.getvalue()
     r.pause(WEATHER)
     assert out.getvalue() == before and not r._paused
+
+
+def test_a_block_slow_to_render_is_redrawn_at_most_once_per_five_times_its_render_time() -> None:
+    view = LiveView(lambda: 0.0)
+    console = Console(file=io.StringIO(), width=40, height=10, force_terminal=True)
+    now = [0.0]
+    view.timer = lambda: now[0]
+    text = ["first words"]
+    view.open_block = lambda _limit: text[0]
+
+    def shown() -> str:
+        lines = console.render_lines(view, console.options, pad=False)
+        return "\n".join("".join(s.text for s in line) for line in lines).strip()
+
+    assert shown() == "first words"  # rendered in no time (the fake timer stands still): never throttled
+    text[0] = "first words grow"
+    assert shown() == "first words grow"
+    view.slow_render = -1.0  # from now on every render counts as slow: each took 0 s, the window is 5 x 0 s
+    text[0] = "longer"
+    assert shown() == "longer"
+    view.timer = iter([9.0, 10.0, 11.0, 11.5, 15.9, 16.0, 16.0, 16.0]).__next__  # one render from 10 to 11: 1 s
+    text[0] = "slow one"
+    assert shown() == "slow one"  # rendered at 10-11: shown again until 11 + 5 x 1 s
+    text[0] = "slow one and more"
+    assert shown() == "slow one"  # at 11.5
+    assert shown() == "slow one"  # at 15.9
+    assert shown() == "slow one and more"  # at 16.0: rendered again

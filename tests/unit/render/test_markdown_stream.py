@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -92,3 +94,35 @@ def test_close_resets_for_the_next_stretch_of_text() -> None:
     assert splitter.feed("a\n\nb\n") == ["a"]  # not inside a fence any more
     assert splitter.close() == "b"
     assert splitter.close() is None
+
+
+def test_open_tail_is_the_open_text_while_it_is_short() -> None:
+    splitter = BlockSplitter()
+    splitter.feed("Done.\n\nA short paragraph\nstill growing")
+    assert splitter.open_tail(1000) == splitter.open_text() == "A short paragraph\nstill growing"
+
+
+def test_open_tail_of_a_long_paragraph_keeps_its_end_from_a_cut_that_rarely_moves() -> None:
+    splitter = BlockSplitter()
+    tails = []
+    for i in range(400):
+        splitter.feed(f"w{i:03d} ")
+        tails.append(splitter.open_tail(400))
+    text = splitter.open_text()
+    tail = tails[-1]
+    assert text.endswith(tail) and 100 < len(tail) <= 400 and text[-len(tail) - 1] == " "
+    # how far into the text each tail starts: it changes every 200 characters (40 deltas), not at every delta
+    offsets = [5 * (i + 1) - len(t) for i, t in enumerate(tails)]
+    assert len(set(offsets)) <= 2000 // 200 + 1
+    assert all(a <= b for a, b in itertools.pairwise(offsets))
+
+
+def test_open_tail_cuts_a_long_block_at_a_line_start_and_keeps_an_open_fence() -> None:
+    splitter = BlockSplitter()
+    splitter.feed("```python\n" + "".join(f"line_{i} = {i}\n" for i in range(300)))
+    tail = splitter.open_tail(500)
+    assert tail.startswith("```python\nline_") and splitter.open_text().endswith(tail.split("\n", 1)[1])
+    assert 125 < len(tail) <= 500 + len("```python\n")
+    splitter.feed("```\nAfter the fence, in the same block, " + "word " * 200)
+    tail = splitter.open_tail(500)
+    assert not tail.startswith("```") and splitter.open_text().endswith(tail)

@@ -339,3 +339,36 @@ def test_annotations_are_resolved_when_the_spec_is_asked_for() -> None:
 
 
 LaterDefined = list[int]
+
+
+def test_every_derived_schema_passes_the_meta_schema_and_the_quick_check_models_it() -> None:
+    # The loader skips jsonschema's meta-schema check for derived schemas (valid by construction): hold it.
+    from jsonschema.validators import validator_for
+
+    from crazycall.tools.quickcheck import compile_check
+
+    def f(
+        s: str,
+        n: Annotated[int, "how many"],
+        tags: list[str],
+        nested: list[list[float]],
+        scores: dict[str, int],
+        raw: list,  # type: ignore[type-arg]
+        anything: dict,  # type: ignore[type-arg]
+        unit: Literal["c", "f"] = "c",
+        mixed: Literal["a", 1, True] = 1,
+        maybe: Optional[int] = None,  # noqa: UP045
+        either: Union[str, None] = "x",  # noqa: UP007
+        flag: bool = False,
+        when: float = 1.5,
+        items: list[str] | None = None,
+    ) -> None:
+        """Everything.
+
+        Args:
+            s: a string
+        """
+
+    schema = derive_parameters(f)
+    validator_for(schema).check_schema(schema)
+    assert compile_check(schema) is not None

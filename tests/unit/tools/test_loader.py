@@ -478,3 +478,31 @@ def test_derivation_errors_point_at_the_plugin_even_when_yaml_refines_it(tmp_pat
     assert load_error(tmp_path).startswith("plugins/p.py:4: function 'f': parameter 'x': unsupported type")
     write(tmp_path, "tools.yaml", "g:\n  function: plugins/p.py:f\n")
     assert load_error(tmp_path).startswith("tools.yaml:1: function 'f': parameter 'x': unsupported type")
+
+
+def test_the_quick_entry_point_scan_says_no_only_when_sure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.machinery import PathFinder
+
+    from crazycall.tools.plugins import ENTRY_POINT_GROUP, may_declare_entry_points
+
+    site = fake_distribution(tmp_path, "[console_scripts]\nx = fakeplug_tools:single\n", {})
+    write(site, "other-2.0.egg-info/PKG-INFO", "Name: other\n")  # an egg-info folder without entry points
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    monkeypatch.setattr(sys, "meta_path", [PathFinder])
+    assert not may_declare_entry_points(ENTRY_POINT_GROUP)  # what importlib.metadata would find: nothing
+    write(site, "other-2.0.egg-info/entry_points.txt", "[crazycall.plugins]\nt = other_tools\n")
+    assert may_declare_entry_points(ENTRY_POINT_GROUP)
+    (site / "other-2.0.egg-info/entry_points.txt").unlink()
+    (tmp_path / "bundle.zip").write_bytes(b"")
+    for unsure in ("bundle.zip", "old.egg"):  # a zip or an egg on the path: importlib.metadata decides
+        monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / unsure)])
+        assert may_declare_entry_points(ENTRY_POINT_GROUP)
+    monkeypatch.setattr(sys, "path", [str(site)])
+
+    class Finder:  # another finder that lists distributions
+        @staticmethod
+        def find_distributions(*_args: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [PathFinder, Finder])
+    assert may_declare_entry_points(ENTRY_POINT_GROUP)
