@@ -16,17 +16,20 @@ class TextBuffer:
     """Append from one thread while another reads ``text()`` (a live view): the reader always sees a prefix
     of what was appended, never a piece twice, because joined blocks replace the state in one assignment."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_parts", "_pieces")
 
     def __init__(self) -> None:
-        self._parts: tuple[list[str], list[str]] = ([], [])
-        """(joined blocks, pieces appended since): a new tuple, with new lists, each time pieces are joined."""
+        self._pieces: list[str] = []
+        """Pieces appended since the last join (the same list as ``_parts[1]``: appending is one call)."""
+        self._parts: tuple[list[str], list[str]] = ([], self._pieces)
+        """(joined blocks, pieces): a new tuple, with new lists, each time the pieces are joined."""
 
     def append(self, text: str) -> None:
-        blocks, pieces = self._parts
+        pieces = self._pieces
         pieces.append(text)
         if len(pieces) >= JOIN_EVERY:
-            self._parts = ([*blocks, "".join(pieces)], [])
+            self._pieces = []
+            self._parts = ([*self._parts[0], "".join(pieces)], self._pieces)
 
     def text(self) -> str:
         """Everything appended so far, as one string."""
@@ -34,7 +37,8 @@ class TextBuffer:
         return "".join(blocks) + "".join(pieces)
 
     def clear(self) -> None:
-        self._parts = ([], [])
+        self._pieces = []
+        self._parts = ([], self._pieces)
 
     def __bool__(self) -> bool:
         blocks, pieces = self._parts
