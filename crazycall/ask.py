@@ -10,7 +10,7 @@ transcript's record shapes (transcript.py).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,12 +72,14 @@ class AskOptions:
 
 
 @contextmanager
-def _router(opts: AskOptions, settings: Settings) -> Iterator[tuple[str, str]]:
-    """(base_url, api_key): the in-process offline router, or the configured router and key."""
-    if opts.offline:
+def router_endpoint(
+    offline: bool, settings: Settings, faults: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """(base_url, api_key): the in-process offline router (with ``faults``), or the configured router and key."""
+    if offline:
         from crazycall.offline.server import OfflineRouter
 
-        with OfflineRouter() as router:
+        with OfflineRouter(faults=faults) as router:
             yield router.url, OFFLINE_KEY
         return
     if not settings.api_key:
@@ -253,7 +255,10 @@ def _run(
         before_prompt=tool_prompt.before_prompt,
     )
     endpoint = adapter.build_request(state.conversation, [], request).path
-    with tool_session(tool_options, opts.tool_choice) as runner, _router(opts, settings) as (base_url, api_key):
+    with (
+        tool_session(tool_options, opts.tool_choice) as runner,
+        router_endpoint(opts.offline, settings) as (base_url, api_key),
+    ):
         _start_transcript(opts, settings, plan, endpoint, transcript)
         emit(RunStarted(plan.model, plan.protocol, endpoint, tuple(runner.registry.names())))
         options = _transport_options(settings)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from crazycall.ask import router_endpoint
 from crazycall.errors import CrazycallError, UsageError
-from crazycall.settings import ENV_API_KEY, Settings, load_settings
+from crazycall.settings import load_settings
 from crazycall.smoke.runner import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, TOOL_CHOICES, CaseResult
 
 OUTPUT_MODES = ("auto", "rich", "plain", "json")
@@ -69,23 +69,6 @@ def _check(opts: SmokeOptions) -> None:
         raise UsageError(f"--concurrency must be at least 1, got {opts.concurrency}")
 
 
-@contextmanager
-def _router(opts: SmokeOptions, settings: Settings) -> Iterator[tuple[str, str]]:
-    """(base_url, api_key): the in-process offline router, or the configured router and key."""
-    if opts.offline:
-        from crazycall.ask import OFFLINE_KEY
-        from crazycall.offline.server import OfflineRouter
-
-        with OfflineRouter(faults=opts.faults) as router:
-            yield router.url, OFFLINE_KEY
-        return
-    if not settings.api_key:
-        raise UsageError(
-            f"no API key: set {ENV_API_KEY}, pass --api-key, add api_key to {settings.config_path}, or try --offline"
-        )
-    yield settings.base_url, settings.api_key
-
-
 def smoke(opts: SmokeOptions, out: TextIO | None = None, cwd: Path | None = None) -> list[CaseResult]:
     """Run the matrix, report it, and raise SmokeFailed unless every case passed."""
     from crazycall.smoke.cases import build_matrix, find_smoke_file, read_smoke_file
@@ -97,7 +80,7 @@ def smoke(opts: SmokeOptions, out: TextIO | None = None, cwd: Path | None = None
     found = find_smoke_file(opts.file, cwd or Path.cwd())
     smoke_file = read_smoke_file(found[0], found[1], settings.routes) if found else None
     cases = build_matrix(opts.cases, smoke_file, no_defaults=opts.no_defaults, routes=settings.routes)
-    with _router(opts, settings) as (base_url, api_key):
+    with router_endpoint(opts.offline, settings, opts.faults) as (base_url, api_key):
         prepare(cases)
         started = time.perf_counter()
         config = RunConfig(
