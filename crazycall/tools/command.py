@@ -14,13 +14,17 @@ Rules (README "Command tools"):
   is an error result for the model, not a failed run: a tools.yaml shared between machines still loads.
 - ``env`` adds to the process environment; ``${NAME}`` in a value is read from the process environment when the
   tool is called (an unset one is an error result naming it, never its value); ``$$`` is a literal ``$``.
-- The tool's timeout kills the process and its whole process group.
-- The result is stdout (parsed as JSON when it is JSON; at most ``OUTPUT_LIMIT`` bytes kept). A nonzero exit is
-  an error result carrying the last lines of stderr.
+- A value that fills a whole argv item must not start with ``-`` (it would be an option: ``find {dir}`` with
+  ``-delete``) unless ``allow_options`` names its parameter (or is ``true``); a value with a NUL character or
+  that is not valid Unicode is refused too. Each is an error result naming the parameter (``check_values``).
+- The tool's timeout kills the process and its whole process group; so does the end of the process itself
+  (what it left running in the background is killed) and the end of the run (``processes.py``).
+- The result is stdout (parsed as JSON when it is JSON; at most ``OUTPUT_LIMIT`` bytes kept). An exit status
+  outside ``ok_exit_codes`` (default ``[0]``) is an error result carrying the last lines of stderr.
 
 Without ``parameters:`` the schema is derived from the placeholders: each ``{p}`` a required string, each
 ``{p...}`` a required list of strings. This module does not read YAML (``yaml_file.py``) or check schemas
-against the meta-schema (``loader.py``).
+against the meta-schema (``loader.py``) or manage processes (``processes.py``).
 """
 
 from __future__ import annotations
@@ -30,22 +34,20 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from crazycall.errors import ConfigError
+from crazycall.tools.processes import Capture, run_process
 from crazycall.tools.registry import ToolFailed
 from crazycall.tools.yaml_file import ToolEntry
 
 OUTPUT_LIMIT = 1024 * 1024
 STDERR_LINES = 20
 STDERR_CHARS = 4000
-TAIL_BYTES = 65536
-_CHUNK = 65536
+_SHOWN = 40
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_-]+)(\.\.\.)?\}")
 _ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -94,6 +96,13 @@ class CommandSpec:
     env: Mapping[str, str]
     where: str
     """``tools.yaml:LINE: tool 'name'`` for messages."""
+    allow_options: bool | frozenset[str] = False
+    """Parameters whose whole-item values may start with ``-`` (True: every parameter)."""
+    ok_exit_codes: frozenset[int] = frozenset({0})
+    """Exit statuses that are a result, not an error (``grep``'s 1: no match)."""
+
+    def allows_options(self, name: str) -> bool:
+        return self.allow_options is True or (not isinstance(self.allow_options, bool) and name in self.allow_options)
 
     def placeholders(self) -> list[Ref]:
         found = [r for item in self.argv for r in refs(item)]
@@ -115,7 +124,17 @@ def parse_command(entry: ToolEntry) -> CommandSpec:
         raise ConfigError(f"{entry.where('stdin')}: tool {entry.name!r}: 'stdin' cannot spread a list ({{name...}})")
     base = entry.file.parent
     cwd = Path(entry.cwd) if entry.cwd is not None else base
-    return CommandSpec(argv, stdin, base, cwd if cwd.is_absolute() else base / cwd, dict(entry.env or {}), where)
+    allow = entry.allow_options if isinstance(entry.allow_options, bool) else frozenset(entry.allow_options or ())
+    return CommandSpec(
+        argv,
+        stdin,
+        base,
+        cwd if cwd.is_absolute() else base / cwd,
+        dict(entry.env or {}),
+        where,
+        allow,
+        frozenset(entry.ok_exit_codes or (0,)),
+    )
 
 
 def derived_parameters(spec: CommandSpec) -> dict[str, Any]:
@@ -143,8 +162,17 @@ def command_tool(entry: ToolEntry, parameters: Mapping[str, Any] | None) -> tupl
     """(spec, parameters) for an entry: the given schema checked against the placeholders, or one derived."""
     spec = parse_command(entry)
     if parameters is None:
-        return spec, derived_parameters(spec)
-    check_placeholders(spec, parameters)
+        parameters = derived_parameters(spec)
+    else:
+        check_placeholders(spec, parameters)
+    properties = parameters.get("properties") or {}
+    for name in sorted(spec.allow_options) if isinstance(spec.allow_options, frozenset) else ():
+        if name not in properties:
+            known = ", ".join(properties) or "none"
+            raise ConfigError(
+                f"{entry.where('allow_options')}: tool {entry.name!r}: 'allow_options' names {name!r}, "
+                f"which is not a parameter (parameters: {known})"
+            )
     return spec, dict(parameters)
 
 
@@ -195,13 +223,59 @@ class CommandRunner:
 
     def run(self, arguments: Mapping[str, Any], timeout: float) -> Any:
         spec = self.spec
+        check_values(spec, arguments)
         argv = [item for template in spec.argv for item in (render(template, arguments) or [])]
         env = {**os.environ, **expand_env(spec.env, os.environ)}
         program = executable(argv[0], env, spec.base)
         data = "".join(render(spec.stdin, arguments) or []) if spec.stdin is not None else None
         if not spec.cwd.is_dir():
             raise ToolFailed(f"cannot run {argv[0]}: the working directory {spec.cwd} does not exist")
-        return run_process(program, argv, data, spec.cwd, env, timeout)
+        try:
+            done = run_process(
+                program, argv, None if data is None else data.encode(), spec.cwd, env, timeout, OUTPUT_LIMIT
+            )
+        except OSError as exc:
+            raise ToolFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        if done.timed_out:
+            raise ToolFailed(f"command timed out after {timeout:g} s and was killed: {argv[0]}{_tail(done.err)}")
+        if done.returncode not in spec.ok_exit_codes:
+            raise ToolFailed(f"{argv[0]} {_status(done.returncode)}{_tail(done.err)}")
+        return _result(done.out)
+
+
+def check_values(spec: CommandSpec, arguments: Mapping[str, Any]) -> None:
+    """Refuse a value that would not arrive as plain text, or that would add an option (README "Command tools").
+
+    An argv item that is exactly one placeholder must not start with ``-`` unless ``allow_options`` lets that
+    parameter: ``find {dir}`` with ``dir = "-delete"`` would otherwise run ``find -delete``. A placeholder inside
+    an item (``--regexp={pattern}``) cannot add an option, and only the item's first character matters.
+    """
+    for template in spec.argv:
+        whole = len(template) == 1
+        for ref in refs(template):
+            value = arguments.get(ref.name)
+            for item in value if ref.spread and isinstance(value, list) else [] if value is None else [value]:
+                text = _as_text(item)
+                _check_text(ref.name, text, argv=True)
+                if whole and text.startswith("-") and not spec.allows_options(ref.name):
+                    shown = text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+                    raise ToolFailed(
+                        f"argument {ref.name!r} must not start with '-' (got {shown!r}): the program would read it "
+                        f"as an option, and this tool does not allow options in {ref.name!r}; "
+                        f"send a value that does not start with '-' (a file name can be written as ./-name)"
+                    )
+    for ref in refs(spec.stdin) if spec.stdin is not None else []:
+        if arguments.get(ref.name) is not None:
+            _check_text(ref.name, _as_text(arguments[ref.name]), argv=False)
+
+
+def _check_text(name: str, text: str, argv: bool) -> None:
+    if argv and "\0" in text:
+        raise ToolFailed(f"argument {name!r} contains a NUL character, which no command-line argument can hold")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ToolFailed(f"argument {name!r} is not valid Unicode text (it holds an unpaired surrogate)") from None
 
 
 def executable(program: str, env: Mapping[str, str], base: Path) -> str:
@@ -220,94 +294,6 @@ def executable(program: str, env: Mapping[str, str], base: Path) -> str:
     return found
 
 
-def run_process(
-    program: str, argv: Sequence[str], data: str | None, cwd: Path, env: Mapping[str, str], timeout: float
-) -> Any:
-    """Run to completion or kill at ``timeout``; stdout (JSON-parsed when it is JSON) or a ToolFailed."""
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            executable=program,
-            stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=dict(env),
-            start_new_session=True,  # its own process group, so a timeout kills its children too
-        )
-    except OSError as exc:
-        raise ToolFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    out, err = _Capture(proc.stdout, OUTPUT_LIMIT), _Capture(proc.stderr, None)
-    if data is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        raise ToolFailed(f"command timed out after {timeout:g} s and was killed: {argv[0]}{_tail(err)}") from None
-    finally:
-        for capture in (out, err):
-            if not capture.join(1.0):
-                _kill(proc)  # a child left behind holds the pipe open: its group goes too
-                capture.join(1.0)
-    if proc.returncode != 0:
-        raise ToolFailed(f"{argv[0]} {_status(proc.returncode)}{_tail(err)}")
-    return _result(out)
-
-
-def _feed(pipe: IO[bytes] | None, data: str) -> None:
-    if pipe is None:
-        return
-    try:
-        pipe.write(data.encode("utf-8"))
-        pipe.close()
-    except (BrokenPipeError, OSError):  # the program stopped reading: what it read is what it gets
-        pass
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover - Windows has no process groups
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
-class _Capture:
-    """Reads one pipe in a thread: the first ``limit`` bytes (or, without a limit, the last TAIL_BYTES)."""
-
-    def __init__(self, pipe: IO[bytes] | None, limit: int | None) -> None:
-        self.limit = limit
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-        self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
-        self.thread.start()
-
-    def _read(self, pipe: IO[bytes] | None) -> None:
-        if pipe is None:
-            return
-        with pipe:
-            while chunk := pipe.read1(_CHUNK) if hasattr(pipe, "read1") else pipe.read(_CHUNK):
-                self.total += len(chunk)
-                if self.limit is None:
-                    self.tail += chunk
-                    del self.tail[:-TAIL_BYTES]
-                elif len(self.head) < self.limit:
-                    self.head += chunk[: self.limit - len(self.head)]
-
-    def join(self, timeout: float) -> bool:
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
-
-    def text(self) -> str:
-        data = bytes(self.head if self.limit is not None else self.tail)
-        return data.decode("utf-8", errors="replace")
-
-
 def _status(code: int) -> str:
     if code < 0:
         try:
@@ -317,13 +303,13 @@ def _status(code: int) -> str:
     return f"exited with status {code}"
 
 
-def _tail(err: _Capture) -> str:
+def _tail(err: Capture) -> str:
     lines = err.text().rstrip().splitlines()[-STDERR_LINES:]
     text = "\n".join(lines)[-STDERR_CHARS:]
     return f"; stderr:\n{text}" if text else ""
 
 
-def _result(out: _Capture) -> Any:
+def _result(out: Capture) -> Any:
     text = out.text()
     if out.total > len(out.head):
         kept = len(out.head)

@@ -1,8 +1,9 @@
 """A run's tools: load the registry, apply allow/deny lists and approval rules, build the runner; close it all.
 
 Owns the lifetime of everything tool-related in one ``ask`` run: MCP sessions are opened here for the whole run
-and closed when the ``with`` block ends (whatever way it ends), and the ``Approval`` that remembers "yes for
-this run" answers is made here, once per run. ``ask.py`` only enters ``tool_session`` and hands the runner to
+and closed when the ``with`` block ends (whatever way it ends), command tools still running then are killed
+(``processes.kill_running``), and the ``Approval`` that remembers "yes for this run" answers is made here,
+once per run. ``ask.py`` only enters ``tool_session`` and hands the runner to
 the loop. Whether a terminal may be asked is the caller's call (``ToolOptions.interactive``, computed with
 ``approval.can_prompt``); this module never looks at the process's streams by itself, except to read the
 answer from the stdin it is told is a terminal.
@@ -59,13 +60,23 @@ def tool_session(options: ToolOptions, tool_choice: str = "auto") -> Iterator[To
         if tool_choice not in ("auto", "none", "required") and tool_choice not in registry:
             known = ", ".join(registry.names()) or "no tools are loaded"
             raise UsageError(f"--tool-choice {tool_choice!r} is not an offered tool; known: {known}")
-        yield ToolRunner(
-            registry,
-            default_timeout=options.tool_timeout or DEFAULT_TOOL_TIMEOUT,
-            result_limit=options.result_limit or DEFAULT_RESULT_LIMIT,
-            verbose=options.verbose,
-            approval=make_approval(options),
-        )
+        try:
+            yield ToolRunner(
+                registry,
+                default_timeout=options.tool_timeout or DEFAULT_TOOL_TIMEOUT,
+                result_limit=options.result_limit or DEFAULT_RESULT_LIMIT,
+                verbose=options.verbose,
+                approval=make_approval(options),
+            )
+        finally:
+            _kill_commands()
+
+
+def _kill_commands() -> None:
+    """Kill command tools still running (Ctrl-C, an error): their own sessions never saw the terminal's SIGINT."""
+    processes = sys.modules.get("crazycall.tools.processes")  # not imported: no command was ever started
+    if processes is not None:
+        processes.kill_running()
 
 
 def make_approval(options: ToolOptions) -> Approval:

@@ -10,7 +10,7 @@ Format (the repository's own ``tools.yaml`` is a working example)::
       confirm: true                       # every call needs the user's approval (optional)
     word_count:
       command: [wc, -w]                   # instead of function: an argv list, {param} placeholders
-      stdin: "{text}"                     # optional, like cwd and env (command tools only)
+      stdin: "{text}"                     # optional, like cwd, env, allow_options, ok_exit_codes (command tools only)
 
 The top level is a mapping of tool names to entries. The same mapping may instead sit under a top-level
 ``tools:`` key, next to an ``mcp_servers:`` section (server name -> ``command``/``args``/``env``/``cwd`` or
@@ -39,8 +39,8 @@ import yaml
 from crazycall.errors import ConfigError
 from crazycall.tools.decorator import TOOL_NAME_RE, check_timeout, check_tool_name
 
-ENTRY_KEYS = ("description", "parameters", "function", "command", "stdin", "cwd", "env", "timeout", "confirm")
-COMMAND_ONLY_KEYS = ("stdin", "cwd", "env")
+COMMAND_ONLY_KEYS = ("stdin", "cwd", "env", "allow_options", "ok_exit_codes")
+ENTRY_KEYS = ("description", "parameters", "function", "command", *COMMAND_ONLY_KEYS, "timeout", "confirm")
 SECTION_KEY = "tools"
 MCP_SECTION_KEY = "mcp_servers"
 SECTION_KEYS = (SECTION_KEY, MCP_SECTION_KEY)
@@ -81,6 +81,10 @@ class ToolEntry:
     stdin: str | None = None
     cwd: str | None = None
     env: dict[str, str] | None = None
+    allow_options: bool | tuple[str, ...] | None = None
+    """Parameters whose whole-item values may start with ``-`` (True: all); checked against them in command.py."""
+    ok_exit_codes: tuple[int, ...] | None = None
+    """Exit statuses that are not errors (None: only 0)."""
     confirm: bool | None = None
     """None: not given here (a plugin function's ``@tool(confirm=...)`` decides)."""
     lines: dict[str, int] = field(default_factory=dict)
@@ -220,6 +224,8 @@ def _entry(key_node: yaml.Node, value_node: yaml.Node, path: Path, display: str)
         stdin=fields.get("stdin"),
         cwd=fields.get("cwd"),
         env=fields.get("env"),
+        allow_options=fields.get("allow_options"),
+        ok_exit_codes=fields.get("ok_exit_codes"),
         confirm=fields.get("confirm"),
         lines=lines,
         parameters_node=nodes.get("parameters"),
@@ -285,6 +291,10 @@ def _checked(key: str, value: Any, where: str, node: yaml.Node, server: bool) ->
         raise ConfigError(f"{where}: 'function' must be 'module:callable' or 'path/to/file.py:callable', got {value!r}")
     if key == "confirm":
         return _confirm(value, where, node, server)
+    if key == "allow_options":
+        return value if isinstance(value, bool) else _string_list(key, value, where, node)
+    if key == "ok_exit_codes":
+        return _exit_codes(value, where, node)
     if key in ("env", "headers"):
         return _string_map(key, value, where, node)
     if key in ("args", "include", "exclude") or (key == "command" and not server):
@@ -307,6 +317,16 @@ def _confirm(value: Any, where: str, node: yaml.Node, server: bool) -> Any:
         return _string_list("confirm", value, where, node)
     also = " or a list of the server's tool names" if server else ""
     raise ConfigError(f"{where}: 'confirm' must be true or false{also}, got {_node_kind(node)}")
+
+
+def _exit_codes(value: Any, where: str, node: yaml.Node) -> tuple[int, ...]:
+    """A non-empty list of exit statuses, each an integer 0-255."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: 'ok_exit_codes' must be a non-empty list of exit statuses, got {_node_kind(node)}")
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 255:
+            raise ConfigError(f"{where}: 'ok_exit_codes' item {i} must be an integer from 0 to 255, got {item!r}")
+    return tuple(value)
 
 
 def _string_list(key: str, value: Any, where: str, node: yaml.Node) -> tuple[str, ...]:

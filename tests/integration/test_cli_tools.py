@@ -199,8 +199,8 @@ def test_list_check_runs_the_meta_schema_check(project: Path) -> None:
         (
             "get_weather:\n  descripton: x\n",
             "tools.yaml:2: tool 'get_weather': unknown key 'descripton' (did you "
-            "mean 'description'?); allowed: description, parameters, function, command, stdin, cwd, env, timeout, "
-            "confirm",
+            "mean 'description'?); allowed: description, parameters, function, command, stdin, cwd, env, "
+            "allow_options, ok_exit_codes, timeout, confirm",
         ),
         (
             "t:\n  function: nowhere_xyz:f\n",

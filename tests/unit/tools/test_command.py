@@ -102,7 +102,7 @@ NASTY = [
     "line one\nline two",
     "*.py",
     "",
-    "--flag",
+    " --flag",  # a leading "-" is refused in a whole item (test_command_hardening.py); a space makes it text
 ]
 
 

@@ -9,7 +9,10 @@ import pytest
 from crazycall.errors import ConfigError
 from crazycall.tools.yaml_file import ToolEntry, read_tools_file
 
-ALLOWED = "allowed: description, parameters, function, command, stdin, cwd, env, timeout, confirm"
+ALLOWED = (
+    "allowed: description, parameters, function, command, stdin, cwd, env, "
+    "allow_options, ok_exit_codes, timeout, confirm"
+)
 
 GOOD = """\
 # a comment
@@ -136,7 +139,7 @@ def test_unknown_key_names_the_line_and_the_key(tmp_path: Path) -> None:
         (
             "a: hello\n",
             "tools.yaml:1: tool 'a': expected a mapping with keys description, parameters, function, command, "
-            "stdin, cwd, env, timeout, confirm, got the scalar 'hello'",
+            "stdin, cwd, env, allow_options, ok_exit_codes, timeout, confirm, got the scalar 'hello'",
         ),
         (
             "\nget weather:\n  function: m:f\n",
