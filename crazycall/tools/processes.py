@@ -5,7 +5,8 @@ Each command runs in its own session (so its own process group, led by the comma
 the leader is reaped its pid, and so the group id, cannot be given to another process, so a signal can only
 reach the tool's own processes. ``Child`` makes this structural: one thread per child waits for the leader's
 exit without reaping it (``waitid(WNOWAIT)``), and signalling and reaping happen under one lock; once reaped,
-``kill_group`` is a no-op.
+``kill_group`` is a no-op. Where ``waitid`` is missing (macOS) the reaper polls under the lock instead, and
+what a tool leaves in its group is not killed at its exit (its pipes are given up on after ``PIPE_GRACE``).
 
 When the leader exits, whatever it left in its group (``sh -c "daemon & echo hi"``) is killed before the
 leader is reaped: the result is ready when the tool's own process exits, not when a background child that
