@@ -125,12 +125,19 @@ def test_a_daemon_holding_stdout_does_not_delay_the_result(project: Path, monkey
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
-def test_ctrl_c_kills_the_command_tools_it_started(project: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ask", "--offline", "--no-transcript", "--json", "Run the sleepy task"],
+        ["tools", "call", "sleepy_task", "{}"],
+    ],
+)
+def test_ctrl_c_kills_the_command_tools_it_started(project: Path, command: list[str]) -> None:
     pids = project / "pids"
     script = f"echo $$ > {pids}.tmp; sleep 30 & echo $! >> {pids}.tmp; mv {pids}.tmp {pids}; wait"
     (project / "tools.yaml").write_text(f"sleepy_task:\n  command: [sh, -c, {json.dumps(script)}]\n")
     run = subprocess.Popen(
-        [sys.executable, "-m", "crazycall", "ask", "--offline", "--no-transcript", "--json", "Run the sleepy task"],
+        [sys.executable, "-m", "crazycall", *command],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -145,7 +152,7 @@ def test_ctrl_c_kills_the_command_tools_it_started(project: Path) -> None:
         run.kill()
     try:
         assert run.returncode == 130, err
-        assert json.loads(out)["error"]["exit_code"] == 130
+        assert "--json" not in command or json.loads(out)["error"]["exit_code"] == 130
         _wait_for(lambda: _gone(shell) and _gone(sleeper), 10)
         assert _gone(shell) and _gone(sleeper)
     finally:  # a failing run leaves no orphans behind
