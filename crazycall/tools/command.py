@@ -14,7 +14,7 @@ Rules (README "Command tools"):
   is an error result for the model, not a failed run: a tools.yaml shared between machines still loads.
 - ``env`` adds to the process environment; ``${NAME}`` in a value is read from the process environment when the
   tool is called (an unset one is an error result naming it, never its value); ``$$`` is a literal ``$``.
-- A value that fills a whole argv item must not start with ``-`` (it would be an option: ``find {dir}`` with
+- A value that starts an argv item must not start with ``-`` (it would be an option: ``find {dir}`` with
   ``-delete``) unless ``allow_options`` names its parameter (or is ``true``); a value with a NUL character or
   that is not valid Unicode is refused too. Each is an error result naming the parameter (``check_values``).
 - The tool's timeout kills the process and its whole process group; so does the end of the process itself
@@ -246,27 +246,48 @@ class CommandRunner:
 def check_values(spec: CommandSpec, arguments: Mapping[str, Any]) -> None:
     """Refuse a value that would not arrive as plain text, or that would add an option (README "Command tools").
 
-    An argv item that is exactly one placeholder must not start with ``-`` unless ``allow_options`` lets that
-    parameter: ``find {dir}`` with ``dir = "-delete"`` would otherwise run ``find -delete``. A placeholder inside
-    an item (``--regexp={pattern}``) cannot add an option, and only the item's first character matters.
+    An argv item that starts with a placeholder's value must not start with ``-`` unless ``allow_options`` lets
+    that parameter: ``find {dir}`` with ``dir = "-delete"`` would otherwise run ``find -delete``. An item that
+    starts with literal text (``--regexp={pattern}``) cannot be turned into another option.
     """
     for template in spec.argv:
-        whole = len(template) == 1
         for ref in refs(template):
-            value = arguments.get(ref.name)
-            for item in value if ref.spread and isinstance(value, list) else [] if value is None else [value]:
-                text = _as_text(item)
+            for text in _values(ref, arguments):
                 _check_text(ref.name, text, argv=True)
-                if whole and text.startswith("-") and not spec.allows_options(ref.name):
-                    shown = text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
-                    raise ToolFailed(
-                        f"argument {ref.name!r} must not start with '-' (got {shown!r}): the program would read it "
-                        f"as an option, and this tool does not allow options in {ref.name!r}; "
-                        f"send a value that does not start with '-' (a file name can be written as ./-name)"
-                    )
+        for name, text in _leading(template, arguments):
+            if text.startswith("-") and not spec.allows_options(name):
+                shown = text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+                raise ToolFailed(
+                    f"argument {name!r} must not start with '-' (got {shown!r}): the program would read it "
+                    f"as an option, and this tool does not allow options in {name!r}; "
+                    f"send a value that does not start with '-' (a file name can be written as ./-name)"
+                )
     for ref in refs(spec.stdin) if spec.stdin is not None else []:
-        if arguments.get(ref.name) is not None:
-            _check_text(ref.name, _as_text(arguments[ref.name]), argv=False)
+        for text in _values(ref, arguments):
+            _check_text(ref.name, text, argv=False)
+
+
+def _values(ref: Ref, arguments: Mapping[str, Any]) -> list[str]:
+    """The text(s) a placeholder puts into argv: one per element for ``{name...}``, none for a missing argument."""
+    value = arguments.get(ref.name)
+    if value is None:
+        return []
+    return [_as_text(v) for v in value] if ref.spread and isinstance(value, list) else [_as_text(value)]
+
+
+def _leading(template: Template, arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(parameter, text) for each argv item of ``template`` whose first character comes from a value."""
+    if any(r.name not in arguments or arguments[r.name] is None for r in refs(template)):
+        return []  # the item is dropped
+    for part in template:
+        if isinstance(part, str):
+            return []  # literal text leads: the author decided what the item starts with
+        texts = _values(part, arguments)
+        if part.spread:
+            return [(part.name, text) for text in texts]
+        if texts[0]:
+            return [(part.name, texts[0])]
+    return []
 
 
 def _check_text(name: str, text: str, argv: bool) -> None:

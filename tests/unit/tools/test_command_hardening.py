@@ -86,6 +86,13 @@ def test_a_whole_item_value_cannot_become_an_option(
     assert not marker.exists()  # refused before anything ran
 
 
+def test_a_value_that_starts_an_item_is_checked_even_with_text_after_it(tmp_path: Path) -> None:
+    tool = argv_tool(tmp_path, '"{a}{b}.txt"')
+    assert tool({"a": "x", "b": "-y"}, 10.0) == ["x-y.txt"]
+    assert failure(tool, {"a": "-x", "b": "y"}).startswith("argument 'a' must not start with '-' (got '-x')")
+    assert failure(tool, {"a": "", "b": "-y"}).startswith("argument 'b' must not start with '-' (got '-y')")
+
+
 def test_embedded_placeholders_and_text_before_the_dash_stay_literal(tmp_path: Path) -> None:
     tool = argv_tool(tmp_path, '"--regexp={pattern}", "{text}"')
     assert tool({"pattern": "-x", "text": " -x"}, 10.0) == ["--regexp=-x", " -x"]
