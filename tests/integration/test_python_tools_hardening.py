@@ -9,11 +9,14 @@ offline router calls the tools the prompt names.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from crazycall.offline.server import OfflineRouter
@@ -267,3 +270,33 @@ def test_tools_call_refuses_a_confirm_tool_without_a_terminal_unless_yes(project
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == {"wiped": "c1"}
         assert "wiping c1" in done.stderr and "RAW-WIPE" in done.stderr
+
+
+def spawn_tools_call(project: Path, *args: str) -> pexpect.spawn:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "crazycall", "tools", "call", *args, "--plugins", str(project / "confirmed.py")],
+        cwd=str(project),
+        env={**env, "TERM": "xterm-256color", "NO_COLOR": "1"},
+        dimensions=(30, 120),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(("answer", "code"), [("y", 0), ("n", 8)])
+def test_tools_call_asks_at_a_terminal(project: Path, answer: str, code: int) -> None:
+    child = spawn_tools_call(project, "wipe_cache", '{"name": "c2"}')
+    child.expect_exact("Tool wipe_cache needs your approval. Arguments:")
+    child.expect_exact("Run it? [y] yes once, [a] yes for this run, [n] no (default): ")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    rest = str(child.before)
+    assert child.exitstatus == code, rest
+    if code == 0:
+        assert '"wiped": "c2"' in rest and "wiping c2" in rest
+    else:
+        assert "crazycall: error: tool wipe_cache was not run: you declined" in rest and "wiping" not in rest
