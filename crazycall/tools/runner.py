@@ -2,9 +2,12 @@
 
 Owns the rules that turn any tool call the model makes into exactly one ``ToolResult``: an unknown name,
 arguments that are not a JSON object, arguments that violate the schema, an exception and a timeout all
-become error results whose text tells the model what to fix. Calls run in daemon threads, so a tool that
-hangs past its timeout cannot keep the process alive. What a tool prints is captured per thread and never
-reaches the real stdout (where ``--json`` output goes).
+become error results whose text tells the model what to fix, as does a tool that leaves by ``sys.exit``,
+``KeyboardInterrupt`` or ``GeneratorExit`` (at once, not after its timeout). The model gets one line; with
+``--verbose`` the traceback is shown to the user on stderr only. Calls run in daemon threads, so a tool that
+hangs past its timeout cannot keep the process alive. What a tool prints is captured per thread (bounded) and,
+while ``capture.protect_stdout`` guards fd 1, what it writes to the descriptor itself is collected too; none of
+it reaches the real stdout (where ``--json`` output goes).
 
 Approval (``approval.py``) is asked here, in the caller's thread, for every valid call of the turn before any
 tool starts: a prompt never races a running tool's output, and a declined call becomes an error result
@@ -275,18 +278,16 @@ class ToolRunner:
         """The tool's outcome, whatever way it ends: a value, an exception, or leaving abruptly."""
         try:
             value = tool(call.arguments, timeout)
-            return CallOutcome(
-                call, ToolResult(call.id, call.name, result_text(value, self.result_limit), False), 0, value=value
-            )
+            text = result_text(value, self.result_limit)  # inside: a value whose str() raises is the tool's error
         except ToolFailed as exc:
-            message = result_text(str(exc), self.result_limit)
+            return CallOutcome(
+                call, ToolResult(call.id, call.name, result_text(_text_of(exc), self.result_limit), True), 0
+            )
         except Exception as exc:
-            return self._failed(call, f"{type(exc).__name__}: {exc}", exc)
-        except (
-            BaseException
-        ) as exc:  # sys.exit, KeyboardInterrupt, GeneratorExit: end this call, not the thread silently
+            return self._failed(call, f"{type(exc).__name__}: {_text_of(exc)}", exc)
+        except BaseException as exc:  # sys.exit, KeyboardInterrupt, GeneratorExit: a result now, not a timeout
             return self._failed(call, abrupt_message(call.name, exc), exc)
-        return CallOutcome(call, ToolResult(call.id, call.name, message, True), 0)
+        return CallOutcome(call, ToolResult(call.id, call.name, text, False), 0, value=value)
 
     def _failed(self, call: ToolCall, message: str, exc: BaseException) -> CallOutcome:
         """An error result with the one-line message; the traceback only with --verbose, and only for the user."""
@@ -295,8 +296,19 @@ class ToolRunner:
         if self.verbose:
             import traceback
 
-            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            try:
+                trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            except Exception:  # format_exception calls str(exc), which a hostile exception makes raise
+                trace = "".join(traceback.format_tb(exc.__traceback__)) + f"{type(exc).__name__}\n"
         return CallOutcome(call, ToolResult(call.id, call.name, text, True), 0, traceback=trace)
+
+
+def _text_of(exc: BaseException) -> str:
+    """``str(exc)``, which a hostile exception can make raise: then a placeholder, never a lost result."""
+    try:
+        return str(exc)
+    except Exception:
+        return "<exception message could not be read>"
 
 
 def abrupt_message(name: str, exc: BaseException) -> str:

@@ -104,3 +104,19 @@ def test_verbose_keeps_the_traceback_for_the_user(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert err.startswith("crazycall: tool probe failed:\nTraceback (most recent call last):")
     assert "in helper" in err and "in failing" in err and __file__ in err
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_exception_whose_message_raises_is_still_an_error_result(verbose: bool) -> None:
+    class Hostile(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no message for you")
+
+    def failing() -> str:
+        raise Hostile
+
+    outcome = run_one(failing, verbose=verbose)
+    assert (outcome.result.is_error, outcome.result.content) == (
+        True,
+        "Hostile: <exception message could not be read>",
+    )
