@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -120,3 +121,23 @@ def test_an_exception_whose_message_raises_is_still_an_error_result(verbose: boo
         True,
         "Hostile: <exception message could not be read>",
     )
+
+
+def test_a_timed_out_tool_writing_later_never_reaches_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    go, written = threading.Event(), threading.Event()
+
+    def straggler() -> str:
+        go.wait(10)
+        os.write(1, b"LATE-IN-RUN\n")
+        written.set()
+        go.wait(10)
+        return "late"
+
+    with protect_stdout():
+        outcome = run_one(straggler, timeout=0.05)
+        assert outcome.result.content == "tool probe timed out after 0.05 s"
+        go.set()  # the tool thread, abandoned, writes while the command still runs: stderr, as no tool's output
+        assert written.wait(10)
+    captured = capfd.readouterr()
+    assert "LATE-IN-RUN" not in captured.out
+    assert "LATE-IN-RUN" in captured.err
