@@ -82,7 +82,7 @@ class StdoutGuard:
         self._pending = b""
         self._python_stdout = sys.stdout
         self._threads = set(threading.enumerate())
-        sys.stdout.flush()  # what Python already buffered belongs to the real stdout, before the switch
+        _flush(sys.stdout)  # what Python already buffered belongs to the real stdout, before the switch
         self._saved = os.dup(1)
         self.stdout: TextIO = self._real_stream()
         read_fd, self._write_fd = os.pipe()
