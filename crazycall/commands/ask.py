@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         from crazycall.ask import AskOptions, ask
+        from crazycall.tools.capture import protect_stdout
 
         options = AskOptions(
             prompt=read_prompt(prompt),
@@ -111,4 +112,6 @@ def register(app: typer.Typer) -> None:
             approve=tuple(approve),
             yes=yes,
         )
-        ask(options)
+        # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
+        with protect_stdout() as stdout:
+            ask(options, out=stdout)

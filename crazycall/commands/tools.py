@@ -148,14 +148,24 @@ def show_tool(
     console.print(Syntax(schema_text, "json", theme="ansi_dark", background_color="default"))
 
 
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Run a tool that needs confirmation without asking (as ask --yes).")
+]
+
+
 def call_tool(
-    name: NameArgument, arguments: ArgumentsArgument = "{}", tools: ToolsOption = None, plugins: PluginsOption = None
+    name: NameArgument,
+    arguments: ArgumentsArgument = "{}",
+    tools: ToolsOption = None,
+    plugins: PluginsOption = None,
+    yes: YesOption = False,
 ) -> None:
-    """Run one tool by hand and print its result as JSON."""
+    """Run one tool by hand and print its result as JSON (what the tool prints goes to stderr)."""
     import json
     import sys
 
     from crazycall.errors import UsageError
+    from crazycall.tools.capture import protect_stdout
 
     text = sys.stdin.read() if arguments == "-" else arguments
     try:
@@ -164,19 +174,46 @@ def call_tool(
         raise UsageError(f"arguments for tool {name!r} are not valid JSON: {exc}") from None
     if not isinstance(args, dict):
         raise UsageError(f"arguments for tool {name!r} must be a JSON object, got {type(args).__name__}")
-    # Calling a tool by hand is its approval: confirm applies to calls the model makes.
-    with open_tools(tools, plugins) as registry:
+    # stdout is for the result alone (`| jq`): fd 1 is protected from plugin imports, the tool and its children.
+    with protect_stdout() as stdout, open_tools(tools, plugins) as registry:
         tool = _get_tool(registry, name)
         problems = tool.validate(args)
         if problems:
             raise UsageError(f"invalid arguments for tool {name!r}: {'; '.join(problems)}")
+        _approve(tool, args, yes, stdout)
         result = run_tool(tool, args)
-    typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        stdout.write(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+        stdout.flush()
+
+
+def _approve(tool: Tool, args: dict[str, Any], yes: bool, stdout: Any) -> None:
+    """The approval rule of ``ask`` (tools/approval.py): ask at a terminal, refuse without one unless --yes."""
+    import json
+    import sys
+
+    from crazycall.conversation import ToolCall
+    from crazycall.errors import ToolErrorsPresent, UsageError
+    from crazycall.tools.approval import NOT_PERMITTED, can_prompt
+    from crazycall.tools.session import ToolOptions, make_approval
+
+    interactive = can_prompt("plain", sys.stdin, stdout, sys.stderr)
+    approval = make_approval(ToolOptions(yes=yes, interactive=interactive))
+    raw = json.dumps(args, ensure_ascii=False)
+    declined = approval.review(ToolCall("tools-call", tool.name, args, raw), tool.confirm)
+    if declined is None:
+        return
+    if declined.reason == NOT_PERMITTED:
+        raise UsageError(
+            f"tool {tool.name} needs confirmation (confirm: true) and no terminal can ask for it; pass --yes to run it"
+        )
+    raise ToolErrorsPresent(f"tool {tool.name} was not run: you declined")
 
 
 def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
     """Call the tool in a worker thread, giving up after its timeout; any failure is ToolErrorsPresent."""
+    import sys
     import threading
+    from contextlib import redirect_stdout
 
     from crazycall.errors import ToolErrorsPresent
     from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolFailed
@@ -193,8 +230,10 @@ def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
     timeout = tool.timeout if tool.timeout is not None else DEFAULT_TOOL_TIMEOUT
     # Daemon: a tool stuck past its timeout must not keep the process alive after we report it.
     worker = threading.Thread(target=target, name=f"tool-{tool.name}", daemon=True)
-    worker.start()
-    worker.join(timeout + (SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0))
+    # What the tool prints with print() is progress for the user, as in ask: stderr, never stdout.
+    with redirect_stdout(sys.stderr):
+        worker.start()
+        worker.join(timeout + (SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0))
     if worker.is_alive():
         raise ToolErrorsPresent(f"tool {tool.name} failed: TimeoutError: no result after {timeout:g}s")
     error = outcome.get("error")

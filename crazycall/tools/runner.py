@@ -2,9 +2,12 @@
 
 Owns the rules that turn any tool call the model makes into exactly one ``ToolResult``: an unknown name,
 arguments that are not a JSON object, arguments that violate the schema, an exception and a timeout all
-become error results whose text tells the model what to fix. Calls run in daemon threads, so a tool that
-hangs past its timeout cannot keep the process alive. What a tool prints is captured per thread and never
-reaches the real stdout (where ``--json`` output goes).
+become error results whose text tells the model what to fix, as does a tool that leaves by ``sys.exit``,
+``KeyboardInterrupt`` or ``GeneratorExit`` (at once, not after its timeout). The model gets one line; with
+``--verbose`` the traceback is shown to the user on stderr only. Calls run in daemon threads, so a tool that
+hangs past its timeout cannot keep the process alive. What a tool prints is captured per thread (bounded) and,
+while ``capture.protect_stdout`` guards fd 1, what it writes to the descriptor itself is collected too; none of
+it reaches the real stdout (where ``--json`` output goes).
 
 Approval (``approval.py``) is asked here, in the caller's thread, for every valid call of the turn before any
 tool starts: a prompt never races a running tool's output, and a declined call becomes an error result
@@ -21,11 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from crazycall.conversation import ToolCall, ToolResult
+from crazycall.tools import capture
 from crazycall.tools.approval import Approval
+from crazycall.tools.capture import BoundedText
 from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, Tool, ToolFailed, ToolRegistry
 
 DEFAULT_RESULT_LIMIT = 64 * 1024
@@ -41,6 +46,8 @@ class CallOutcome:
     output: str = ""
     value: Any = None
     """The tool's return value (JSON-able) for reports; None for errors."""
+    traceback: str = ""
+    """With --verbose, a failed tool's traceback: shown to the user on stderr, never sent to the model."""
     declined: str | None = None
     """Not run for want of approval: ``approval.NOT_PERMITTED`` or ``approval.USER_DECLINED``."""
 
@@ -50,7 +57,7 @@ class _ThreadRouter(io.TextIOBase):
 
     def __init__(self, real: TextIO) -> None:
         self.real = real
-        self.buffers: dict[int, io.StringIO] = {}
+        self.buffers: dict[int, BoundedText] = {}
 
     def write(self, s: str) -> int:
         buf = self.buffers.get(threading.get_ident())
@@ -135,8 +142,6 @@ class ToolRunner:
         ``on_start``; no tool starts until every call of the turn has been through that.
         """
         outcomes: dict[int, CallOutcome] = {}
-        done: queue.Queue[tuple[int, CallOutcome]] = queue.Queue()
-        deadlines: dict[int, tuple[float, float]] = {}
         runnable: list[tuple[int, ToolCall, Tool]] = []
         for i, call in enumerate(calls):
             tool, refused = self._admit(call)
@@ -148,8 +153,23 @@ class ToolRunner:
             outcomes[i] = refused
             if on_finish:
                 on_finish(refused)
-        if not runnable:
-            return [outcomes[i] for i in range(len(calls))]
+        if runnable:
+            self._run_phase(calls, runnable, outcomes, on_finish)
+        return [outcomes[i] for i in range(len(calls))]
+
+    def _run_phase(
+        self,
+        calls: Sequence[ToolCall],
+        runnable: list[tuple[int, ToolCall, Tool]],
+        outcomes: dict[int, CallOutcome],
+        on_finish: Callable[[CallOutcome], None] | None,
+    ) -> None:
+        done: queue.Queue[tuple[int, CallOutcome]] = queue.Queue()
+        deadlines: dict[int, tuple[float, float]] = {}
+        captured = {i: BoundedText() for i, _call, _tool in runnable}
+        guard = capture.active()  # fd-level output (subprocesses, os.write) is collected while tools run
+        if guard is not None:
+            guard.collect()
         # Route prints before any tool thread starts, so nothing a tool writes reaches the real stdout.
         router_out, router_err = _ThreadRouter(sys.stdout), _ThreadRouter(sys.stderr)
         sys.stdout, sys.stderr = router_out, router_err
@@ -158,12 +178,13 @@ class ToolRunner:
                 timeout = tool.timeout or self.default_timeout
                 grace = SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0
                 deadlines[i] = (time.monotonic(), timeout + grace)
-                args = (i, call, tool, timeout, done, router_out, router_err)
-                threading.Thread(target=self._work, args=args, daemon=True).start()
-            self._collect(calls, deadlines, done, outcomes, on_finish)
+                args = (i, call, tool, timeout, done, captured[i], (router_out, router_err))
+                threading.Thread(target=self._work, args=args, name=f"tool-{call.name}", daemon=True).start()
+            self._collect(calls, deadlines, done, captured, outcomes, on_finish)
         finally:
             sys.stdout, sys.stderr = router_out.real, router_err.real
-        return [outcomes[i] for i in range(len(calls))]
+            if guard is not None:
+                guard.release()
 
     def _admit(self, call: ToolCall) -> tuple[Tool | None, CallOutcome]:
         """(the tool, a placeholder) when the call may run; else (None, its error outcome). May ask the user."""
@@ -181,22 +202,19 @@ class ToolRunner:
         calls: Sequence[ToolCall],
         deadlines: dict[int, tuple[float, float]],
         done: queue.Queue[tuple[int, CallOutcome]],
+        captured: dict[int, BoundedText],
         outcomes: dict[int, CallOutcome],
         on_finish: Callable[[CallOutcome], None] | None,
     ) -> None:
         pending = set(deadlines)
         while pending:
             now = time.monotonic()
-            expired = [i for i in pending if now >= deadlines[i][0] + deadlines[i][1]]
-            for i in expired:
-                _started, timeout = deadlines[i]
-                call = calls[i]
+            for i in [i for i in pending if now >= deadlines[i][0] + deadlines[i][1]]:
+                call, timeout = calls[i], deadlines[i][1]
                 message = f"tool {call.name} timed out after {timeout:g} s"
-                outcome = CallOutcome(call, ToolResult(call.id, call.name, message, True), timeout * 1000)
+                timed_out = CallOutcome(call, ToolResult(call.id, call.name, message, True), timeout * 1000)
                 pending.discard(i)
-                outcomes[i] = outcome
-                if on_finish:
-                    on_finish(outcome)
+                self._deliver(i, timed_out, captured[i], outcomes, on_finish)
             if not pending:
                 break
             wait = min(deadlines[i][0] + deadlines[i][1] for i in pending) - time.monotonic()
@@ -206,9 +224,34 @@ class ToolRunner:
                 continue
             if i in pending:  # a late finisher after its timeout is dropped
                 pending.discard(i)
-                outcomes[i] = outcome
-                if on_finish:
-                    on_finish(outcome)
+                self._deliver(i, outcome, captured[i], outcomes, on_finish)
+
+    def _deliver(
+        self,
+        i: int,
+        outcome: CallOutcome,
+        captured: BoundedText,
+        outcomes: dict[int, CallOutcome],
+        on_finish: Callable[[CallOutcome], None] | None,
+    ) -> None:
+        """Attach what the tool printed (its own prints, then fd-level output) and hand the outcome on."""
+        guard = capture.active()
+        output = captured.getvalue() + (guard.take() if guard is not None else "")
+        outcome = replace(outcome, output=output)
+        if outcome.traceback:
+            self._show_traceback(outcome)
+        outcomes[i] = outcome
+        if on_finish:
+            on_finish(outcome)
+
+    def _show_traceback(self, outcome: CallOutcome) -> None:
+        """--verbose: the full traceback is for the user (stderr), never for the model (it names local paths)."""
+        from crazycall.redact import redact
+
+        if self.approval.before_prompt is not None:
+            self.approval.before_prompt(outcome.call)  # a live display steps aside, as for a prompt
+        sys.stderr.write(redact(f"crazycall: tool {outcome.call.name} failed:\n{outcome.traceback}"))
+        sys.stderr.flush()
 
     def _work(
         self,
@@ -217,33 +260,61 @@ class ToolRunner:
         tool: Tool,
         timeout: float,
         done: queue.Queue[tuple[int, CallOutcome]],
-        router_out: _ThreadRouter,
-        router_err: _ThreadRouter,
+        captured: BoundedText,
+        routers: tuple[_ThreadRouter, _ThreadRouter],
     ) -> None:
         ident = threading.get_ident()
-        captured = io.StringIO()
-        router_out.buffers[ident] = router_err.buffers[ident] = captured
+        for router in routers:
+            router.buffers[ident] = captured
         started = time.perf_counter()
-        value: Any = None
+        try:
+            outcome = self._call(call, tool, timeout)
+        finally:
+            for router in routers:
+                router.buffers.pop(ident, None)
+        done.put((i, replace(outcome, duration_ms=(time.perf_counter() - started) * 1000)))
+
+    def _call(self, call: ToolCall, tool: Tool, timeout: float) -> CallOutcome:
+        """The tool's outcome, whatever way it ends: a value, an exception, or leaving abruptly."""
         try:
             value = tool(call.arguments, timeout)
-            result = ToolResult(call.id, call.name, result_text(value, self.result_limit), False)
+            text = result_text(value, self.result_limit)  # inside: a value whose str() raises is the tool's error
         except ToolFailed as exc:
-            value = None
-            result = ToolResult(call.id, call.name, result_text(str(exc), self.result_limit), True)
+            return CallOutcome(
+                call, ToolResult(call.id, call.name, result_text(_text_of(exc), self.result_limit), True), 0
+            )
         except Exception as exc:
-            value = None
-            result = ToolResult(call.id, call.name, self._describe(exc), True)
-        finally:
-            router_out.buffers.pop(ident, None)
-            router_err.buffers.pop(ident, None)
-        duration = (time.perf_counter() - started) * 1000
-        done.put((i, CallOutcome(call, result, duration, captured.getvalue(), value)))
+            return self._failed(call, f"{type(exc).__name__}: {_text_of(exc)}", exc)
+        except BaseException as exc:  # sys.exit, KeyboardInterrupt, GeneratorExit: a result now, not a timeout
+            return self._failed(call, abrupt_message(call.name, exc), exc)
+        return CallOutcome(call, ToolResult(call.id, call.name, text, False), 0, value=value)
 
-    def _describe(self, exc: BaseException) -> str:
-        text = f"{type(exc).__name__}: {exc}"
+    def _failed(self, call: ToolCall, message: str, exc: BaseException) -> CallOutcome:
+        """An error result with the one-line message; the traceback only with --verbose, and only for the user."""
+        text = result_text(message, self.result_limit)
+        trace = ""
         if self.verbose:
             import traceback
 
-            text += "\n" + "".join(traceback.format_exception(exc))
-        return text
+            try:
+                trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            except Exception:  # format_exception calls str(exc), which a hostile exception makes raise
+                trace = "".join(traceback.format_tb(exc.__traceback__)) + f"{type(exc).__name__}\n"
+        return CallOutcome(call, ToolResult(call.id, call.name, text, True), 0, traceback=trace)
+
+
+def _text_of(exc: BaseException) -> str:
+    """``str(exc)``, which a hostile exception can make raise: then a placeholder, never a lost result."""
+    try:
+        return str(exc)
+    except Exception:
+        return "<exception message could not be read>"
+
+
+def abrupt_message(name: str, exc: BaseException) -> str:
+    """What the model is told when a tool left by a BaseException instead of returning or raising."""
+    if isinstance(exc, SystemExit):
+        return f"tool {name} exited (sys.exit({exc.code!r})) without returning a result"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"tool {name} was interrupted (KeyboardInterrupt) before returning a result"
+    return f"tool {name} stopped abruptly ({type(exc).__name__}) without returning a result"
