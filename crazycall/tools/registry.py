@@ -16,8 +16,8 @@ from typing import Any
 
 from crazycall.conversation import ToolSpec
 from crazycall.errors import ConfigError
+from crazycall.settings import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT  # re-exported for tool kinds
 
-DEFAULT_TOOL_TIMEOUT = 60.0
 TOOL_KINDS = ("python", "command", "mcp")
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from crazycall.conversation import ToolCall
 from crazycall.errors import UsageError
+from crazycall.settings import DEFAULT_RESULT_LIMIT, DEFAULT_TOOL_TIMEOUT
 from crazycall.tools.approval import Approval, TerminalPrompter
-from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolRegistry
-from crazycall.tools.runner import DEFAULT_RESULT_LIMIT, ToolRunner
+from crazycall.tools.registry import ToolRegistry
+from crazycall.tools.runner import ToolRunner
 
 
 @dataclass(frozen=True)
