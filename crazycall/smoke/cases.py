@@ -95,16 +95,23 @@ def _resolve(model: str, protocol: str | None, routes: Mapping[str, str]) -> str
 
 
 def parse_case(spec: str, routes: Mapping[str, str] | None = None) -> SmokeCase:
-    """``MODEL[:PROTOCOL]`` -> a case. A suffix that is no protocol name stays part of the model (``llama3:8b``)."""
+    """``MODEL[:PROTOCOL]`` -> a case.
+
+    A suffix of letters only is meant as a protocol, so an unknown one (``gpt-4.1:grpc``) is a usage error; a
+    suffix with a digit or punctuation stays part of the model (``llama3:8b``). A model whose own name ends in
+    letters after a colon is written with an explicit protocol: ``llama3:latest:auto``.
+    """
     text = spec.strip()
     model, sep, suffix = text.rpartition(":")
     protocol: str | None = None
     if sep and suffix in _PROTOCOL_WORDS:
         protocol = suffix
-    elif sep and (close := difflib.get_close_matches(suffix, _PROTOCOL_WORDS, n=1, cutoff=0.75)):
+    elif sep and (suffix.isalpha() or difflib.get_close_matches(suffix, _PROTOCOL_WORDS, n=1, cutoff=0.75)):
+        close = difflib.get_close_matches(suffix.lower(), _PROTOCOL_WORDS, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UsageError(
-            f"--case {spec!r}: unknown protocol {suffix!r} (did you mean {close[0]!r}?); "
-            f"expected MODEL[:PROTOCOL] with PROTOCOL one of {', '.join(_PROTOCOL_WORDS)}"
+            f"--case {spec!r}: unknown protocol {suffix!r}{hint}; expected MODEL[:PROTOCOL] with PROTOCOL one of "
+            f"{', '.join(_PROTOCOL_WORDS)} (when {':' + suffix!r} is part of the model name, add ':auto')"
         )
     else:
         model = text

@@ -20,7 +20,7 @@ from crazycall.conversation import ToolCall
 from crazycall.errors import UsageError
 from crazycall.settings import DEFAULT_RESULT_LIMIT, DEFAULT_TOOL_TIMEOUT
 from crazycall.tools.approval import Approval, TerminalPrompter
-from crazycall.tools.registry import ToolRegistry
+from crazycall.tools.registry import ToolRegistry, unknown_names
 from crazycall.tools.runner import ToolRunner
 
 
@@ -76,7 +76,5 @@ def make_approval(options: ToolOptions) -> Approval:
 
 
 def _check_names(flag: str, names: Sequence[str], registry: ToolRegistry) -> None:
-    unknown = sorted(set(names) - set(registry.names()))
-    if unknown:
-        known = ", ".join(registry.names()) or "none"
-        raise UsageError(f"{flag}: unknown tool(s): {', '.join(unknown)}; known: {known}")
+    if problem := unknown_names(names, registry.names()):
+        raise UsageError(f"{flag}: unknown tool(s): {problem}")

@@ -258,8 +258,12 @@ def _fields(
 def _checked(key: str, value: Any, where: str, node: yaml.Node, server: bool) -> Any:
     """``value`` in its normal form (lists of strings as tuples, numbers as floats); a ConfigError if wrong."""
     if key in ("timeout", "startup_timeout"):
+        from crazycall.settings import check_number
+
         if reason := check_timeout(value):
             raise ConfigError(f"{where}: {reason.replace('timeout', key, 1)}")
+        if reason := check_number("tool_timeout", value):  # .inf and 1e300 overflow the clocks
+            raise ConfigError(f"{where}: {key} {reason}")
         return float(value)
     if key == "parameters":
         if not isinstance(value, dict):
