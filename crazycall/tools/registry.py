@@ -59,6 +59,8 @@ class Tool:
     """The user must approve each call (``confirm: true`` in tools.yaml, ``@tool(confirm=True)``)."""
     kind: str = "python"
     """One of ``TOOL_KINDS``: where the tool runs (shown by ``tools list``)."""
+    function_source: str | None = None
+    """``path:line`` of the Python function's ``def`` when ``source`` is a tools.yaml entry that names or refines it."""
     invoke: Callable[[Mapping[str, Any], float], Any] | None = field(default=None, repr=False, compare=False)
     """A call that enforces ``timeout`` itself (commands, MCP); None: ``func(**arguments)``."""
     _validator: Any = field(default=None, init=False, repr=False, compare=False)

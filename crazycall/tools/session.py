@@ -53,6 +53,11 @@ def tool_session(options: ToolOptions, tool_choice: str = "auto") -> Iterator[To
     from crazycall.tools.loader import open_registry
 
     with open_registry(tuple(options.tool_files), tuple(options.plugin_paths)) as loaded:
+        if not len(loaded):
+            from crazycall.tools.loader import looked_in
+
+            where = looked_in(options.tool_files, options.plugin_paths)
+            sys.stderr.write(f"crazycall: note: no tools were loaded (looked in {where}); see -t/--tools, --plugins\n")
         _check_names("--approve", options.approve, loaded)
         registry = loaded
         if options.allow is not None or options.deny:

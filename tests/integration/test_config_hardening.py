@@ -248,3 +248,46 @@ def test_smoke_case_with_an_unknown_protocol_is_a_usage_error(case: str, message
     code, _out, err = cli("smoke", "--offline", "--no-defaults", "--case", case)
     assert code == 2
     assert one_line_error(err).startswith(f"crazycall: error: {message}")
+
+
+# ---------------------------------------------------------------- where tools come from (item 6)
+
+
+def test_a_run_without_tools_says_where_it_looked(tmp_path: Path) -> None:
+    code, out, err = cli("ask", "--offline", "--json", "--no-transcript", "hi")
+    assert code == 0
+    assert json.loads(out)["text"] == 'Offline router: you said "hi"'
+    assert err == (
+        f"crazycall: note: no tools were loaded (looked in {tmp_path / 'tools.yaml'}, {tmp_path / 'plugins'} and "
+        "crazycall.plugins entry points); see -t/--tools, --plugins\n"
+    )
+
+
+PLUGIN = '''
+import crazycall
+
+
+@crazycall.tool
+def shout(text: str) -> str:
+    """Upper-case the text."""
+    return text.upper()
+'''
+
+
+def test_tools_yaml_elsewhere_finds_the_plugins_beside_it(tmp_path: Path) -> None:
+    project = tmp_path / "other" / "dir"
+    (project / "plugins").mkdir(parents=True)
+    (project / "plugins" / "text.py").write_text(PLUGIN, encoding="utf-8")
+    (project / "tools.yaml").write_text("shout:\n  description: Refined here.\n", encoding="utf-8")
+    code, out, err = cli("tools", "list", "--json", "-t", "other/dir/tools.yaml")
+    assert (code, err) == (0, "")
+    [record] = json.loads(out)
+    assert (record["name"], record["description"], record["source"]) == (
+        "shout",
+        "Refined here.",
+        "other/dir/tools.yaml:1",
+    )
+    assert record["function_source"] == "other/dir/plugins/text.py:6"
+    code, out, err = cli("tools", "show", "shout", "-t", "other/dir/tools.yaml")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "shout  (other/dir/tools.yaml:1, def other/dir/plugins/text.py:6)"
