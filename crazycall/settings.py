@@ -205,6 +205,8 @@ def _config_value(key: str, node: yaml.Node, display: str) -> Any:
         raise ConfigError(f"{where}: setting {key!r} must be {what}, got {yaml_read.kind(node)}")
     if key in NUMBER_RANGES and (reason := check_number(key, value)):
         raise ConfigError(f"{where}: setting {key!r} {reason}")
+    if isinstance(value, str) and not value.strip():
+        raise ConfigError(f"{where}: setting {key!r} must not be empty (leave it out to use the default)")
     if key == "routes":
         _check_routes(node, display)
     return value
@@ -215,11 +217,11 @@ def _check_routes(node: yaml.Node, display: str) -> None:
     from crazycall.protocols import PROTOCOLS
 
     for glob_node, proto_node in node.value:
-        glob, proto = yaml_read.scalar(glob_node), yaml_read.scalar(proto_node)
+        glob, proto = yaml_read.construct(glob_node, display), yaml_read.construct(proto_node, display)
         where = f"{display}:{yaml_read.line(glob_node)}"
-        if glob is None or proto is None:
+        if not isinstance(glob, str) or not glob or not isinstance(proto, str):
             raise ConfigError(
-                f"{where}: routes must map a model glob to a protocol name, got {yaml_read.kind(proto_node)}"
+                f"{where}: routes must map a model glob (a string) to a protocol name, got {glob!r}: {proto!r}"
             )
         if proto not in PROTOCOLS:
             hint = yaml_read.suggest(proto, PROTOCOLS)

@@ -146,3 +146,17 @@ def test_config_alias_bomb_is_a_config_error(tmp_path: Path) -> None:
     env = write_config(tmp_path, BOMB)
     with pytest.raises(ConfigError, match="refusing a YAML document"):
         load_settings(env=env)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("routes:\n  1: chat\n", "routes must map a model glob (a string) to a protocol name, got 1: 'chat'"),
+        ("routes:\n  'x*': [chat]\n", "routes must map a model glob (a string) to a protocol name"),
+        ("model: ''\n", "setting 'model' must not be empty"),
+    ],
+)
+def test_config_routes_and_strings_are_checked(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=r"config\.yaml:\d+: ") as info:
+        load_settings(env=write_config(tmp_path, text))
+    assert fragment in str(info.value)
