@@ -20,6 +20,8 @@ from crazycall.errors import ConfigError
 
 MAX_NODES = 100_000
 """Nodes a document may hold once every alias is expanded (a large tools.yaml has a few thousand)."""
+MAX_DEPTH = 100
+"""Levels of nesting a document may have: the readers and schema checks walk values recursively."""
 
 
 def read_text(path: object, display: str, what: str) -> str:
@@ -35,7 +37,7 @@ def read_text(path: object, display: str, what: str) -> str:
 
 
 def compose(text: str, display: str, max_nodes: int = MAX_NODES) -> yaml.Node | None:
-    """The document's root node (None when empty), after the cycle and size checks."""
+    """The document's root node (None when empty), after the cycle, size and depth checks."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -54,8 +56,10 @@ def compose(text: str, display: str, max_nodes: int = MAX_NODES) -> yaml.Node | 
 
 
 def _check_size(root: yaml.Node, display: str, max_nodes: int) -> None:
-    """Refuse a node graph with a cycle or an expanded size above ``max_nodes`` (iterative: no recursion limit)."""
+    """Refuse a node graph with a cycle, an expanded size above ``max_nodes`` or more than ``MAX_DEPTH`` levels
+    (iterative: no recursion limit)."""
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
     active: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
@@ -65,6 +69,9 @@ def _check_size(root: yaml.Node, display: str, max_nodes: int) -> None:
         if done:
             active.discard(key)
             sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            heights[key] = 1 + max((heights[id(c)] for c in children), default=0)
+            if heights[key] > MAX_DEPTH:
+                raise ConfigError(f"{display}:{line(node)}: refusing YAML nested more than {MAX_DEPTH} levels deep")
             if sizes[key] > max_nodes:
                 raise ConfigError(
                     f"{display}:{line(node)}: refusing a YAML document that expands to more than {max_nodes} "

@@ -284,9 +284,12 @@ def _fill_optional(func: Callable[..., Any]) -> Callable[..., Any]:
 def _check_parameters(
     parameters: Mapping[str, Any], full: bool, locate: Callable[[Sequence[str | int]], str], name: str
 ) -> None:
-    problem = schema.structural_problem(parameters)
-    if problem is None and full:
-        problem = schema.meta_schema_problem(parameters)
+    try:
+        problem = schema.structural_problem(parameters)
+        if problem is None and full:
+            problem = schema.meta_schema_problem(parameters)
+    except RecursionError:  # an MCP server's schema nested thousands of levels deep
+        problem = (), "nested too deeply"
     if problem is not None:
         path, message = problem
         raise ConfigError(

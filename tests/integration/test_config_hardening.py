@@ -291,3 +291,13 @@ def test_tools_yaml_elsewhere_finds_the_plugins_beside_it(tmp_path: Path) -> Non
     code, out, err = cli("tools", "show", "shout", "-t", "other/dir/tools.yaml")
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == "shout  (other/dir/tools.yaml:1, def other/dir/plugins/text.py:6)"
+
+
+def test_a_deeply_nested_schema_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    inner = "{type: string}"
+    for _ in range(100):
+        inner = "{type: object, properties: {a: " + inner + "}}"
+    (tmp_path / "tools.yaml").write_text(f"t:\n  command: [echo]\n  parameters: {inner}\n", encoding="utf-8")
+    code, out, err = cli("tools", "list", "--check")
+    assert (code, out) == (3, "")
+    assert one_line_error(err).startswith("crazycall: error: tools.yaml:3: refusing YAML nested more than")

@@ -160,3 +160,10 @@ def test_config_routes_and_strings_are_checked(tmp_path: Path, text: str, fragme
     with pytest.raises(ConfigError, match=r"config\.yaml:\d+: ") as info:
         load_settings(env=write_config(tmp_path, text))
     assert fragment in str(info.value)
+
+
+def test_deep_nesting_is_refused_before_anything_recurses_into_it() -> None:
+    deep = "x: " + "[" * 150 + "]" * 150 + "\n"
+    with pytest.raises(ConfigError, match=r"f\.yaml:1: refusing YAML nested more than 100 levels deep"):
+        yaml_read.compose(deep, "f.yaml")
+    assert yaml_read.compose("x: " + "[" * 50 + "]" * 50 + "\n", "f.yaml") is not None
