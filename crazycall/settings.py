@@ -138,10 +138,20 @@ def check_number(name: str, value: object) -> str | None:
     whole = CONFIG_KEYS[name] is int
     if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
         return f"must be {'a whole number' if whole else 'a number'}, got {value!r}"
-    if not math.isfinite(value) or value > high or value < low or (value == low and not inclusive):
+    if (
+        (isinstance(value, float) and not math.isfinite(value))
+        or value > high
+        or value < low
+        or (value == low and not inclusive)
+    ):
         bound = f">= {low:g}" if inclusive else f"> {low:g}"
-        return f"must be {bound} and <= {int(high)}, got {value!r}"
+        return f"must be {bound} and <= {int(high)}, got {_short(value)}"
     return None
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a number of more than 30 digits"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_base_url(url: str) -> tuple[str, str | None]:

@@ -105,6 +105,8 @@ def construct(node: yaml.Node, display: str) -> object:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or node.start_mark
         raise ConfigError(f"{display}:{mark.line + 1}: invalid YAML value: {exc.problem or exc}") from None
+    except (ValueError, OverflowError) as exc:  # a number of 5000 digits, a date like 2024-99-99
+        raise ConfigError(f"{display}:{line(node)}: invalid YAML value: {str(exc)[:200]}") from None
     finally:
         loader.dispose()
 
