@@ -20,16 +20,20 @@ from crazycall.errors import ConfigError
 
 MAX_NODES = 100_000
 """Nodes a document may hold once every alias is expanded (a large tools.yaml has a few thousand)."""
+MAX_BYTES = 8 * 1024 * 1024
+"""Size of a YAML file crazycall reads (``-t /dev/zero`` must not fill the memory)."""
 MAX_DEPTH = 100
 """Levels of nesting a document may have: the readers and schema checks walk values recursively."""
 
 
-def read_text(path: object, display: str, what: str) -> str:
-    """The file's text; a missing or unreadable file is a ConfigError naming it (``what``: "tools file")."""
-    from pathlib import Path
-
+def read_text(path: object, display: str, what: str, max_bytes: int = MAX_BYTES) -> str:
+    """The file's text; a missing, unreadable or too large file is a ConfigError naming it (``what``: "tools file")."""
     try:
-        return Path(str(path)).read_text(encoding="utf-8")
+        with open(str(path), "rb") as file:
+            data = file.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ConfigError(f"{display}: the {what} is larger than {max_bytes} bytes")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{what} not found: {display}") from None
     except (OSError, UnicodeDecodeError) as exc:

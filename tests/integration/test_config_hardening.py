@@ -301,3 +301,10 @@ def test_a_deeply_nested_schema_is_a_config_error_not_a_crash(tmp_path: Path) ->
     code, out, err = cli("tools", "list", "--check")
     assert (code, out) == (3, "")
     assert one_line_error(err).startswith("crazycall: error: tools.yaml:3: refusing YAML nested more than")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_tools_file_is_refused() -> None:
+    code, out, err = cli("tools", "list", "-t", "/dev/zero")
+    assert (code, out) == (3, "")
+    assert one_line_error(err).startswith("crazycall: error: /dev/zero: the tools file is larger than")

@@ -171,3 +171,11 @@ def test_deep_nesting_is_refused_before_anything_recurses_into_it() -> None:
     with pytest.raises(ConfigError, match=r"f\.yaml:1: refusing YAML nested more than 100 levels deep"):
         yaml_read.compose(deep, "f.yaml")
     assert yaml_read.compose("x: " + "[" * 50 + "]" * 50 + "\n", "f.yaml") is not None
+
+
+def test_a_yaml_file_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * 100 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"big\.yaml: the tools file is larger than 50 bytes"):
+        yaml_read.read_text(path, "big.yaml", "tools file", max_bytes=50)
+    assert yaml_read.read_text(path, "big.yaml", "tools file", max_bytes=200).startswith("a: x")
