@@ -207,9 +207,10 @@ def _start_transcript(opts: AskOptions, settings: Settings, plan: _Plan, endpoin
 
 
 def _transport_options(settings: Settings) -> TransportOptions:
+    from crazycall.settings import DEFAULT_MAX_RETRIES
     from crazycall.transport import TransportOptions
 
-    retries = settings.max_retries if settings.max_retries is not None else 2
+    retries = settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES
     return TransportOptions(deadline=settings.timeout, max_retries=retries)
 
 

@@ -31,12 +31,12 @@ from crazycall.events import (
 )
 from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
 from crazycall.redact import redact, redact_data
+from crazycall.settings import DEFAULT_MAX_TURNS as DEFAULT_MAX_TURNS  # re-exported: the loop's default
 from crazycall.textbuffer import TextBuffer
 from crazycall.tools.registry import ToolRegistry
 from crazycall.tools.runner import CallOutcome, ToolRunner
 from crazycall.transport import Transport
 
-DEFAULT_MAX_TURNS = 10
 DEFAULT_MAX_REPEATS = 3
 
 OnMessage = Callable[[Message], None]

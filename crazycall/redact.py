@@ -71,3 +71,22 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_data(v) for v in value]
     return value
+
+
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def mask_url_credentials(url: str) -> str:
+    """``http://user:pass@host/x`` -> ``http://***@host/x``: the user and password of a URL are masked."""
+    return _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", url)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password (or lone user name, often a token) in a URL's credentials, to ``remember``; else None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url or "")
+        return parts.password or parts.username
+    except ValueError:
+        return None

@@ -1,8 +1,11 @@
 """Settings resolution in one place: flag > environment > config file > defaults.
 
-Owns the names of the environment variables, the config file location and format, and the record of where
-each effective value came from (``crazycall config show``). It does not parse CLI flags (cli/commands do) and
-does not validate protocols (protocols/__init__ does).
+Owns the names of the environment variables, the config file location and format, every run-wide default
+(``DEFAULTS``: the loop, transport, tool runner and ``config show`` all read them from here), the range of every
+number and the shape of the base URL, and the record of where each effective value came from (``crazycall
+config show``). A bad value is an error naming its source: the flag or environment variable (UsageError, exit
+2) or ``config.yaml:LINE`` (ConfigError, exit 3). It does not parse CLI flags (cli/commands do) and does not
+choose protocols (protocols/__init__ does; the names of ``routes:`` are checked here).
 
 Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CONFIG``)::
 
@@ -17,16 +20,38 @@ Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CON
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crazycall.errors import ConfigError
+from crazycall.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    import yaml
 
 DEFAULT_BASE_URL = "https://crazyrouter.com"
 DEFAULT_MODEL = "gpt-5.4"
+DEFAULT_MAX_TURNS = 10
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_TOOL_TIMEOUT = 60.0
+DEFAULT_RESULT_LIMIT = 64 * 1024
+"""Characters of a tool result sent to the model before it is cut."""
+
+#: the default of each setting that has one in force (``config show`` prints these with source ``default``)
+DEFAULTS: dict[str, Any] = {
+    "base_url": DEFAULT_BASE_URL,
+    "model": DEFAULT_MODEL,
+    "max_turns": DEFAULT_MAX_TURNS,
+    "max_retries": DEFAULT_MAX_RETRIES,
+    "tool_timeout": DEFAULT_TOOL_TIMEOUT,
+    "result_limit": DEFAULT_RESULT_LIMIT,
+}
+
+MAX_SECONDS = 1_000_000.0
+"""Upper bound of every timeout (about 11 days): larger values overflow the clocks they are added to."""
 
 ENV_API_KEY = "CRAZYROUTER_API_KEY"
 ENV_BASE_URL = "CRAZYROUTER_BASE_URL"
@@ -47,6 +72,18 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "result_limit": int,
 }
 
+#: number settings -> (smallest allowed, largest allowed, whether the smallest itself is allowed)
+NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "timeout": (0, MAX_SECONDS, False),
+    "tool_timeout": (0, MAX_SECONDS, False),
+    "max_turns": (1, 1_000_000, True),
+    "max_tokens": (1, 100_000_000, True),
+    "max_retries": (0, 100, True),
+    "result_limit": (1, 1 << 30, True),
+}
+
+_URL_SUFFIXES = ("/v1", "/v1beta")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -63,16 +100,19 @@ class Settings:
     """Characters of a tool result sent to the model before it is truncated (None: 64 KiB)."""
     config_path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
-    """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default``."""
+    """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default`` (plus a
+    note such as ``; trailing /v1 removed`` when the value was normalised)."""
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as a dict, the key masked (``config show``)."""
+        """The effective settings as a dict, the key and any URL credentials masked (``config show``)."""
+        from crazycall.redact import mask_url_credentials
+
         key = None
         if self.api_key:
             key = self.api_key[:3] + "***" if len(self.api_key) > 12 else "***"
         return {
             "api_key": key,
-            "base_url": self.base_url,
+            "base_url": mask_url_credentials(self.base_url),
             "model": self.model,
             "routes": dict(self.routes),
             "timeout": self.timeout,
@@ -92,35 +132,131 @@ def config_file_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "crazycall" / "config.yaml"
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Parse and check the config file; a missing file is an empty config."""
-    if not path.is_file():
-        return {}
-    import yaml
+def check_number(name: str, value: object) -> str | None:
+    """None when ``value`` is in the range of setting ``name`` (see ``NUMBER_RANGES``), else the reason."""
+    low, high, inclusive = NUMBER_RANGES[name]
+    whole = CONFIG_KEYS[name] is int
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        return f"must be {'a whole number' if whole else 'a number'}, got {value!r}"
+    if (
+        (isinstance(value, float) and not math.isfinite(value))
+        or value > high
+        or value < low
+        or (value == low and not inclusive)
+    ):
+        bound = f">= {low:g}" if inclusive else f"> {low:g}"
+        return f"must be {bound} and <= {int(high)}, got {_short(value)}"
+    return None
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a number of more than 30 digits"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_base_url(url: str) -> tuple[str, str | None]:
+    """(the URL to use, a note when it was changed); ValueError with the reason when it is no http(s) URL."""
+    from urllib.parse import urlsplit
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc}") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the config file must be a mapping of settings, got {type(data).__name__}")
-    for key, value in data.items():
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must start with http:// or https:// and name a host, e.g. https://crazyrouter.com")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a ?query or #fragment")
+    path = parts.path.rstrip("/")
+    for suffix in _URL_SUFFIXES:
+        if path.endswith(suffix):  # SDK style: crazycall adds /v1/... (or /v1beta/...) itself
+            return parts._replace(path=path[: -len(suffix)]).geturl(), f"trailing {suffix} removed"
+    return parts._replace(path=path).geturl(), None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse and check the config file; a missing file is an empty config."""
+    return _read_config(path, str(path))[0]
+
+
+def _read_config(path: Path, display: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """(settings, line of each) of the config file; a missing file is empty."""
+    if not path.is_file():
+        return {}, {}
+    from crazycall import yaml_read
+
+    root = yaml_read.compose(yaml_read.read_text(path, display, "config file"), display)
+    if root is None or yaml_read.is_null(root):
+        return {}, {}
+    if not isinstance(root, _yaml().MappingNode):
+        raise ConfigError(f"{display}: the config file must be a mapping of settings, got {yaml_read.kind(root)}")
+    data: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in root.value:
+        key, line = yaml_read.scalar(key_node), yaml_read.line(key_node)
+        where = f"{display}:{line}"
         if key not in CONFIG_KEYS:
-            raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(CONFIG_KEYS)}")
-        expected = CONFIG_KEYS[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise ConfigError(f"{path}: setting {key!r} has the wrong type ({type(value).__name__})")
-    routes = data.get("routes") or {}
-    for glob, proto in routes.items():
-        if not isinstance(glob, str) or not isinstance(proto, str):
-            raise ConfigError(f"{path}: routes must map a model glob to a protocol name, got {glob!r}: {proto!r}")
-    return data
+            hint = yaml_read.suggest(key, CONFIG_KEYS)
+            raise ConfigError(f"{where}: unknown setting {key!r}{hint}; known: {', '.join(CONFIG_KEYS)}")
+        if key in data:
+            raise ConfigError(f"{where}: setting {key!r} is given twice")
+        data[key], lines[key] = _config_value(key, value_node, display), line
+    return data, lines
+
+
+def _config_value(key: str, node: yaml.Node, display: str) -> Any:
+    from crazycall import yaml_read
+
+    where = f"{display}:{yaml_read.line(node)}"
+    value = yaml_read.construct(node, display)
+    expected = CONFIG_KEYS[key]
+    if not isinstance(value, expected) or isinstance(value, bool):
+        what = {dict: "a mapping", str: "a string", int: "a whole number"}.get(expected, "a number")  # type: ignore[arg-type]
+        raise ConfigError(f"{where}: setting {key!r} must be {what}, got {yaml_read.kind(node)}")
+    if key in NUMBER_RANGES and (reason := check_number(key, value)):
+        raise ConfigError(f"{where}: setting {key!r} {reason}")
+    if isinstance(value, str) and not value.strip():
+        raise ConfigError(f"{where}: setting {key!r} must not be empty (leave it out to use the default)")
+    if key == "routes":
+        _check_routes(node, display)
+    return value
+
+
+def _check_routes(node: yaml.Node, display: str) -> None:
+    from crazycall import yaml_read
+    from crazycall.protocols import PROTOCOLS
+
+    for glob_node, proto_node in node.value:
+        glob, proto = yaml_read.construct(glob_node, display), yaml_read.construct(proto_node, display)
+        where = f"{display}:{yaml_read.line(glob_node)}"
+        if not isinstance(glob, str) or not glob or not isinstance(proto, str):
+            raise ConfigError(
+                f"{where}: routes must map a model glob (a string) to a protocol name, got {glob!r}: {proto!r}"
+            )
+        if proto not in PROTOCOLS:
+            hint = yaml_read.suggest(proto, PROTOCOLS)
+            raise ConfigError(
+                f"{where}: route {glob!r}: unknown protocol {proto!r}{hint}; known: {', '.join(PROTOCOLS)}"
+            )
+
+
+def _yaml() -> Any:
+    import yaml
+
+    return yaml
+
+
+#: the flag that sets each setting, for messages
+FLAGS = {
+    "api_key": "--api-key",
+    "base_url": "--base-url",
+    "model": "--model",
+    "timeout": "--timeout",
+    "max_turns": "--max-turns",
+    "max_tokens": "--max-tokens",
+    "max_retries": "--max-retries",
+    "tool_timeout": "--tool-timeout",
+}
 
 
 def load_settings(
@@ -136,34 +272,51 @@ def load_settings(
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve every setting from flags (the arguments), the environment, the config file and defaults."""
-    from crazycall.redact import remember
+    from crazycall.redact import remember, url_password
 
     env = os.environ if env is None else env
     path = config_file_path(env)
-    config = read_config_file(path)
+    if env.get(ENV_CONFIG) and not path.is_file():
+        raise ConfigError(f"{path}: config file not found ({ENV_CONFIG} names it)")
+    config, lines = _read_config(path, str(path))
+    flags = {"api_key": api_key, "base_url": base_url, "model": model, "timeout": timeout, "max_turns": max_turns}
+    flags |= {"max_tokens": max_tokens, "max_retries": max_retries, "tool_timeout": tool_timeout}
+    env_names = {"api_key": ENV_API_KEY, "base_url": ENV_BASE_URL, "model": ENV_MODEL}
     sources: dict[str, str] = {}
     values: dict[str, Any] = {}
-
-    def pick(name: str, flag: Any, env_name: str | None, default: Any) -> None:
-        if flag is not None:
-            values[name], sources[name] = flag, "flag"
+    for name in (*FLAGS, "result_limit"):
+        env_name = env_names.get(name)
+        if flags.get(name) is not None:
+            values[name], sources[name] = flags[name], "flag"
         elif env_name and env.get(env_name):
             values[name], sources[name] = env[env_name], f"env {env_name}"
         elif name in config:
             values[name], sources[name] = config[name], f"config {path}"
         else:
-            values[name], sources[name] = default, "default"
-
-    pick("api_key", api_key, ENV_API_KEY, None)
-    pick("base_url", base_url, ENV_BASE_URL, DEFAULT_BASE_URL)
-    pick("model", model, ENV_MODEL, DEFAULT_MODEL)
-    pick("timeout", timeout, None, None)
-    pick("max_turns", max_turns, None, None)
-    pick("max_tokens", max_tokens, None, None)
-    pick("max_retries", max_retries, None, None)
-    pick("tool_timeout", tool_timeout, None, None)
-    pick("result_limit", None, None, None)
+            values[name], sources[name] = DEFAULTS.get(name), "default"
+        values[name], sources[name] = _checked(name, values[name], sources[name], f"{path}:{lines.get(name)}")
     routes = dict(config.get("routes") or {})
     sources["routes"] = f"config {path}" if routes else "default"
     remember(values["api_key"])
+    remember(url_password(values["base_url"]))
     return Settings(routes=routes, config_path=path, sources=sources, **values)
+
+
+def _checked(name: str, value: Any, source: str, config_where: str) -> tuple[Any, str]:
+    """(value, source) after the range and URL checks; an error names the flag, variable or file:line at fault."""
+    reason: str | None = None
+    if name in NUMBER_RANGES and value is not None:
+        reason = check_number(name, value)
+    elif name == "base_url":
+        try:
+            value, note = check_base_url(value)
+        except ValueError as exc:
+            reason = str(exc)
+        else:
+            source = f"{source}; {note}" if note else source
+    if reason is None:
+        return value, source
+    if source.startswith("config "):
+        raise ConfigError(f"{config_where}: setting {name!r} {reason}")
+    what = FLAGS[name] if source == "flag" else source.removeprefix("env ")
+    raise UsageError(f"{what} {reason}")

@@ -27,6 +27,7 @@ from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, T
 from crazycall.events import StreamEvent
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter
 from crazycall.redact import redact
+from crazycall.settings import DEFAULT_MAX_RETRIES
 from crazycall.sse import ServerEvent, read_events
 
 
@@ -67,7 +68,7 @@ class TransportOptions:
     """Generous: thinking models can stall for minutes between bytes."""
     deadline: float | None = None
     """Seconds for a whole model request (stream and retries included); None = no overall limit."""
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
     max_retry_wait: float = 60.0

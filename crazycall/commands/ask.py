@@ -69,8 +69,8 @@ def register(app: typer.Typer) -> None:
         no_transcript: bool = typer.Option(False, "--no-transcript", help="Do not write a transcript."),
         continue_last: bool = typer.Option(False, "--continue", help="Continue the latest conversation."),
         resume: str | None = typer.Option(None, "--resume", help="Continue the conversation with this run id."),
-        allow_tools: str | None = typer.Option(None, "--allow-tools", help="Offer only these tools (a,b)."),
-        deny_tools: str | None = typer.Option(None, "--deny-tools", help="Never offer these tools (a,b)."),
+        allow_tools: list[str] = typer.Option([], "--allow-tools", help="Offer only these tools (a,b; repeatable)."),
+        deny_tools: list[str] = typer.Option([], "--deny-tools", help="Never offer these tools (a,b; repeatable)."),
         approve: list[str] = typer.Option([], "--approve", help="Pre-approve a confirm: tool (repeatable)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation."),
     ) -> None:
@@ -107,8 +107,9 @@ def register(app: typer.Typer) -> None:
             save_transcript=not no_transcript,
             continue_last=continue_last,
             resume=resume,
-            allow_tools=split_names(allow_tools) if allow_tools is not None else None,
-            deny_tools=split_names(deny_tools) if deny_tools is not None else (),
+            # repeated flags add up: --allow-tools a --allow-tools b offers both
+            allow_tools=split_names(",".join(allow_tools)) if allow_tools else None,
+            deny_tools=split_names(",".join(deny_tools)),
             approve=tuple(approve),
             yes=yes,
         )

@@ -61,8 +61,8 @@ def open_tools(
 
 
 def tool_record(tool: Tool) -> dict[str, Any]:
-    """The ``--json`` shape of one tool."""
-    return {
+    """The ``--json`` shape of one tool (``function_source`` only for tools.yaml entries backed by a function)."""
+    record = {
         "name": tool.name,
         "description": tool.spec.description,
         "source": tool.source,
@@ -71,13 +71,18 @@ def tool_record(tool: Tool) -> dict[str, Any]:
         "kind": tool.kind,
         "confirm": tool.confirm,
     }
+    if tool.function_source is not None:
+        record["function_source"] = tool.function_source
+    return record
 
 
 def where(tool: Tool) -> str:
-    """The Source cell: ``tools.yaml:3``, with ``(command)`` and ``(confirm)`` when they apply."""
+    """The Source cell: ``tools.yaml:3`` (``, def plugins/x.py:9`` for a function it names or refines), with
+    ``(command)`` and ``(confirm)`` when they apply."""
     tags = ["command"] if tool.kind == "command" else []
     tags += ["confirm"] if tool.confirm else []
-    return tool.source + "".join(f" ({tag})" for tag in tags)
+    function = f", def {tool.function_source}" if tool.function_source else ""
+    return tool.source + function + "".join(f" ({tag})" for tag in tags)
 
 
 def _get_tool(registry: ToolRegistry, name: str) -> Tool:

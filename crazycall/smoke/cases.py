@@ -22,13 +22,14 @@ smoke.yaml::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from crazycall import yaml_read
 from crazycall.conversation import ToolSpec
 from crazycall.errors import ConfigError, UsageError
 from crazycall.smoke.probe import MARKERS, PROBE_NAME, builtin_probes, default_prompt, inline_probe
@@ -94,16 +95,23 @@ def _resolve(model: str, protocol: str | None, routes: Mapping[str, str]) -> str
 
 
 def parse_case(spec: str, routes: Mapping[str, str] | None = None) -> SmokeCase:
-    """``MODEL[:PROTOCOL]`` -> a case. A suffix that is no protocol name stays part of the model (``llama3:8b``)."""
+    """``MODEL[:PROTOCOL]`` -> a case.
+
+    A suffix of letters only is meant as a protocol, so an unknown one (``gpt-4.1:grpc``) is a usage error; a
+    suffix with a digit or punctuation stays part of the model (``llama3:8b``). A model whose own name ends in
+    letters after a colon is written with an explicit protocol: ``llama3:latest:auto``.
+    """
     text = spec.strip()
     model, sep, suffix = text.rpartition(":")
     protocol: str | None = None
     if sep and suffix in _PROTOCOL_WORDS:
         protocol = suffix
-    elif sep and (close := difflib.get_close_matches(suffix, _PROTOCOL_WORDS, n=1, cutoff=0.75)):
+    elif sep and (suffix.isalpha() or difflib.get_close_matches(suffix, _PROTOCOL_WORDS, n=1, cutoff=0.75)):
+        close = difflib.get_close_matches(suffix.lower(), _PROTOCOL_WORDS, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UsageError(
-            f"--case {spec!r}: unknown protocol {suffix!r} (did you mean {close[0]!r}?); "
-            f"expected MODEL[:PROTOCOL] with PROTOCOL one of {', '.join(_PROTOCOL_WORDS)}"
+            f"--case {spec!r}: unknown protocol {suffix!r}{hint}; expected MODEL[:PROTOCOL] with PROTOCOL one of "
+            f"{', '.join(_PROTOCOL_WORDS)} (when {':' + suffix!r} is part of the model name, add ':auto')"
         )
     else:
         model = text
@@ -154,41 +162,16 @@ def find_smoke_file(path: Path | None, cwd: Path) -> tuple[Path, str] | None:
 
 def read_smoke_file(path: Path, display: str, routes: Mapping[str, str] | None = None) -> SmokeFile:
     """Parse smoke.yaml; every problem is a ConfigError naming ``display:line``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"smoke file not found: {display}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display}: cannot read the smoke file: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
-        detail = ", ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {detail}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{display}: invalid YAML: {exc}") from None
+    text = yaml_read.read_text(path, display, "smoke file")
+    root = yaml_read.compose(text, display)
     if root is None:
         raise ConfigError(f"{display}: the smoke file is empty; expected a mapping with a 'cases:' list")
     return _Reader(display, routes or {}).top(root)
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return f"the scalar {node.value!r}"
-
-
-def _suggest(key: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+_line = yaml_read.line
+_kind = yaml_read.kind
+_suggest = yaml_read.suggest
 
 
 class _Reader:
@@ -217,13 +200,7 @@ class _Reader:
         return out
 
     def construct(self, node: yaml.Node) -> Any:
-        loader = yaml.SafeLoader("")
-        try:
-            return loader.construct_document(node)
-        except yaml.MarkedYAMLError as exc:
-            raise self.fail(node, f"invalid YAML value: {exc.problem or exc}") from None
-        finally:
-            loader.dispose()
+        return yaml_read.construct(node, self.display)
 
     def string(self, entry: Mapping[str, tuple[yaml.Node, Any]], key: str, what: str) -> str | None:
         if key not in entry:

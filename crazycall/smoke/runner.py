@@ -32,6 +32,7 @@ from crazycall.errors import (
 )
 from crazycall.events import ResponseCompleted
 from crazycall.protocols.base import ProtocolAdapter, RequestOptions
+from crazycall.settings import DEFAULT_MAX_RETRIES
 from crazycall.smoke.cases import SmokeCase
 from crazycall.smoke.probe import CaseFailure, expect_text_answer, expect_tool_call, run_probe
 
@@ -53,7 +54,7 @@ class RunConfig:
     """``required`` (any tool; only the probe is offered) or ``tool`` (the probe forced by name)."""
     timeout: float = DEFAULT_TIMEOUT
     """Seconds for a whole case, retries and round trip included."""
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     concurrency: int = DEFAULT_CONCURRENCY
 
 

@@ -2,7 +2,8 @@
 
 Merge rules:
 
-- Plugin folders (default ``cwd/plugins``) and ``crazycall.plugins`` entry points contribute their
+- Plugin folders (default ``cwd/plugins`` and the ``plugins`` folder next to each tools.yaml given) and
+  ``crazycall.plugins`` entry points contribute their
   ``@tool`` functions. The same function object reached twice counts once; two different functions with
   one name are an error naming both sources.
 - A tools.yaml entry (default ``cwd/tools.yaml``) with ``function:`` defines a tool; a file named there is
@@ -20,7 +21,8 @@ Merge rules:
   ``tools list`` passes False so that it never imports jsonschema.
 
 ``Tool.source`` is the YAML entry's ``path:line`` or the plugin function's ``def`` line, relative to ``cwd``
-when under it. This module does not parse YAML (``yaml_file.py``), import plugin files (``plugins.py``) or
+when under it; a YAML entry backed by a Python function also records that function's ``def`` line
+(``Tool.function_source``). This module does not parse YAML (``yaml_file.py``), import plugin files (``plugins.py``) or
 derive schemas (``decorator.py``); it only decides which definition wins and reports where problems are.
 """
 
@@ -95,6 +97,8 @@ def _load(
     cwd = Path.cwd() if cwd is None else cwd
     files = _given_or_default(tool_files, cwd, DEFAULT_TOOLS_FILE, Path.is_file)
     folders = _given_or_default(plugin_paths, cwd, DEFAULT_PLUGIN_DIR, Path.is_dir)
+    if not plugin_paths:
+        folders += _beside(files, folders, cwd)
     cache: ModuleCache = {}
     candidates = _collect(plugins.folder_tools(folders, cwd, cache))
     if entry_points:
@@ -114,6 +118,29 @@ def _given_or_default(
         return [(p if p.is_absolute() else cwd / p, str(p)) for p in given]
     path = cwd / default
     return [(path, default)] if exists(path) else []
+
+
+def _beside(
+    files: Sequence[tuple[Path, str]], folders: Sequence[tuple[Path, str]], cwd: Path
+) -> list[tuple[Path, str]]:
+    """The ``plugins/`` folder next to each tools.yaml (``-t other/dir/tools.yaml`` finds other/dir/plugins
+    wherever it is run from), unless it is one of ``folders`` already."""
+    seen = {p.resolve() for p, _ in folders}
+    found: list[tuple[Path, str]] = []
+    for path, _ in files:
+        folder = path.parent / DEFAULT_PLUGIN_DIR
+        if folder.is_dir() and folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            found.append((folder, display_path(folder, cwd)))
+    return found
+
+
+def looked_in(tool_files: Sequence[Path], plugin_paths: Sequence[Path], cwd: Path | None = None) -> str:
+    """Where tools were looked for, in words (for "no tools were loaded")."""
+    cwd = Path.cwd() if cwd is None else cwd
+    files = [str(p) for p in tool_files] or [str(cwd / DEFAULT_TOOLS_FILE)]
+    folders = [str(p) for p in plugin_paths] or [str(cwd / DEFAULT_PLUGIN_DIR)]
+    return f"{', '.join(files)}, {', '.join(folders)} and crazycall.plugins entry points"
 
 
 def _duplicate(name: str, first: str, second: str) -> ConfigError:
@@ -193,7 +220,9 @@ def _entry_tool(
     description = entry.description if entry.description is not None else decorator.description_for(func)
     timeout = entry.timeout if entry.timeout is not None else options.timeout
     confirm = entry.confirm if entry.confirm is not None else options.confirm
-    return _tool(entry.name, description, parameters, call, entry.source, timeout, confirm)
+    tool = _tool(entry.name, description, parameters, call, entry.source, timeout, confirm)
+    tool.function_source = candidate.source if candidate is not None else plugins.function_source(func, cwd)
+    return tool
 
 
 def _command_tool(entry: ToolEntry, check: bool) -> Tool:
@@ -255,9 +284,12 @@ def _fill_optional(func: Callable[..., Any]) -> Callable[..., Any]:
 def _check_parameters(
     parameters: Mapping[str, Any], full: bool, locate: Callable[[Sequence[str | int]], str], name: str
 ) -> None:
-    problem = schema.structural_problem(parameters)
-    if problem is None and full:
-        problem = schema.meta_schema_problem(parameters)
+    try:
+        problem = schema.structural_problem(parameters)
+        if problem is None and full:
+            problem = schema.meta_schema_problem(parameters)
+    except RecursionError:  # an MCP server's schema nested thousands of levels deep
+        problem = (), "nested too deeply"
     if problem is not None:
         path, message = problem
         raise ConfigError(

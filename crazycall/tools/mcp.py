@@ -284,12 +284,7 @@ class McpHub:
     def _tools(self, server: _Server, listed: list[dict[str, Any]]) -> list[Tool]:
         config = server.config
         names = [str(t.get("name", "")) for t in listed]
-        missing = [n for n in config.include or () if n not in names]
-        if missing:
-            raise ConfigError(
-                f"{config.source}: MCP server {config.name!r} has no tool(s) {', '.join(missing)} (include); "
-                f"it has: {', '.join(names) or 'none'}"
-            )
+        _check_names(config, names)
         tools = []
         for data, original in zip(listed, names, strict=True):
             if (config.include is not None and original not in config.include) or original in config.exclude:
@@ -371,6 +366,17 @@ class McpCall:
         except Exception as exc:
             raise ToolFailed(f"MCP server {server} failed to run {self.name}: {_describe(exc)}") from None
         return result_value(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def _check_names(config: ServerConfig, names: list[str]) -> None:
+    """Every name in include, exclude and a confirm list is one of the server's tools (a typo must not leave a
+    destructive tool unconfirmed); checked once the server has listed them."""
+    from crazycall.tools.registry import unknown_names
+
+    confirm = config.confirm if not isinstance(config.confirm, bool) else ()
+    for key, given in (("include", config.include or ()), ("exclude", config.exclude), ("confirm", confirm)):
+        if problem := unknown_names(given, names, label=f" ({key}); it has"):
+            raise ConfigError(f"{config.source}: MCP server {config.name!r} has no tool(s) {problem}")
 
 
 def _check_command(config: ServerConfig) -> None:

@@ -10,15 +10,33 @@ arguments are validated and the quick check (``quickcheck.py``) cannot vouch for
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crazycall.conversation import ToolSpec
 from crazycall.errors import ConfigError
+from crazycall.settings import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT  # re-exported for tool kinds
 
-DEFAULT_TOOL_TIMEOUT = 60.0
 TOOL_KINDS = ("python", "command", "mcp")
+
+
+def unknown_names(names: Iterable[str], known: Sequence[str], label: str = "; known") -> str | None:
+    """``nope, Delete (did you mean 'delete'?); known: a, delete`` for the names not in ``known``, or None.
+
+    The one wording of "that tool does not exist" for flags (--approve, --allow-tools, ...) and tools.yaml lists
+    (an MCP server's include, exclude, confirm): a name that matches nothing must never be silently ignored.
+    """
+    import difflib
+
+    missing = [n for n in dict.fromkeys(names) if n not in known]
+    if not missing:
+        return None
+    parts = []
+    for name in missing:
+        close = [k for k in known if k.lower() == name.lower()] or difflib.get_close_matches(name, known, n=1)
+        parts.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
+    return f"{', '.join(parts)}{label}: {', '.join(known) or 'none'}"
 
 
 class ToolFailed(Exception):
@@ -41,6 +59,8 @@ class Tool:
     """The user must approve each call (``confirm: true`` in tools.yaml, ``@tool(confirm=True)``)."""
     kind: str = "python"
     """One of ``TOOL_KINDS``: where the tool runs (shown by ``tools list``)."""
+    function_source: str | None = None
+    """``path:line`` of the Python function's ``def`` when ``source`` is a tools.yaml entry that names or refines it."""
     invoke: Callable[[Mapping[str, Any], float], Any] | None = field(default=None, repr=False, compare=False)
     """A call that enforces ``timeout`` itself (commands, MCP); None: ``func(**arguments)``."""
     _validator: Any = field(default=None, init=False, repr=False, compare=False)
@@ -115,11 +135,11 @@ class ToolRegistry:
         """A registry with only the allowed tools and none of the denied ones (unknown names are an error)."""
         allow_set = set(allow) if allow is not None else None
         deny_set = set(deny)
-        unknown = sorted(((allow_set or set()) | deny_set) - set(self._tools))
-        if unknown:
-            from crazycall.errors import UsageError
+        for flag, names in (("--allow-tools", allow or ()), ("--deny-tools", deny)):
+            if problem := unknown_names(names, self.names()):
+                from crazycall.errors import UsageError
 
-            raise UsageError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(self._tools) or 'none'}")
+                raise UsageError(f"{flag}: unknown tool(s): {problem}")
         return ToolRegistry(
             t for n, t in self._tools.items() if (allow_set is None or n in allow_set) and n not in deny_set
         )

@@ -28,12 +28,13 @@ from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from crazycall.conversation import ToolCall, ToolResult
+from crazycall.settings import DEFAULT_RESULT_LIMIT as DEFAULT_RESULT_LIMIT  # re-exported
+from crazycall.settings import DEFAULT_TOOL_TIMEOUT
 from crazycall.tools import capture
 from crazycall.tools.approval import Approval
 from crazycall.tools.capture import BoundedText
-from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, Tool, ToolFailed, ToolRegistry
+from crazycall.tools.registry import Tool, ToolFailed, ToolRegistry
 
-DEFAULT_RESULT_LIMIT = 64 * 1024
 #: Extra seconds before the runner gives up on a tool that enforces its own timeout (it reports better).
 SELF_TIMEOUT_GRACE = 2.0
 

@@ -5,7 +5,9 @@ at the YAML line of the offending node:
 
 - ``structural_problem``: fast, no jsonschema import (``tools list`` must start quickly). It checks the shape
   every protocol relies on: the root is ``type: object``, ``properties`` is a mapping of schemas, ``required``
-  is a list of property names, ``type`` values are JSON Schema type names, nested schemas are mappings.
+  is a list of property names, ``type`` values are JSON Schema type names, nested schemas are mappings, and
+  every ``$ref`` is local (``#/...``), points to a schema and does not loop back to itself without descending
+  into the value (``a -> b -> a``, or ``allOf: [{$ref: '#'}]``: validating any call would never end).
 - ``meta_schema_problem``: the full check against the JSON Schema meta-schema of the schema's own dialect
   (``validator_for``: ``$schema`` when given, else the latest draft).
 
@@ -15,7 +17,7 @@ It does not validate arguments against a schema (``registry.Tool.validate`` does
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 SchemaPath = tuple[str | int, ...]
@@ -47,7 +49,105 @@ def structural_problem(schema: object) -> Problem | None:
         return (), f"must be a mapping (a JSON Schema object), got {_kind(schema)}"
     if schema.get("type") != "object":
         return ("type",), f"the root of a tool's parameters must have type 'object', got {schema.get('type')!r}"
-    return _subschema_problem(schema, ())
+    return _subschema_problem(schema, ()) or ref_problem(schema)
+
+
+_IN_PLACE_KEYS = ("not", "if", "then", "else")
+_IN_PLACE_LIST_KEYS = ("allOf", "anyOf", "oneOf")
+
+
+def ref_problem(root: Mapping[str, Any]) -> Problem | None:
+    """The first ``$ref`` that is not local, points to nothing, or loops without descending into the value.
+
+    A loop is a cycle of schemas applied to the same value: ``$ref`` targets and ``allOf``/``anyOf``/``oneOf``/
+    ``not``/``if``/``then``/``else`` members. A ``$ref`` reached through ``properties`` or ``items`` is
+    ordinary recursion (a tree) and is fine: each step goes one level down a finite value.
+    """
+    where: dict[int, SchemaPath] = {}
+    for path, sub in _walk(root, ()):
+        where.setdefault(id(sub), path)
+    for path, sub in _walk(root, ()):
+        ref = sub.get("$ref")
+        if ref is None:
+            continue
+        if not isinstance(ref, str) or (ref != "#" and not ref.startswith("#/")):
+            return (*path, "$ref"), f"only local references ('#/...') are supported, got {ref!r}"
+        if not isinstance(_pointer(root, ref), (Mapping, bool)):
+            return (*path, "$ref"), f"{ref!r} does not point to a schema in this document"
+    return _loop(root, where)
+
+
+def _loop(root: Mapping[str, Any], where: dict[int, SchemaPath]) -> Problem | None:
+    """A cycle of in-place applications, found by a depth-first search over schema objects."""
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+    for start_path, start in _walk(root, ()):
+        if id(start) in state:
+            continue
+        stack: list[tuple[Mapping[str, Any], Iterator[Mapping[str, Any]]]] = [(start, _in_place(root, start))]
+        state[id(start)] = 1
+        while stack:
+            node, successors = stack[-1]
+            nxt = next(successors, None)
+            if nxt is None:
+                state[id(node)] = 2
+                stack.pop()
+            elif state.get(id(nxt)) == 1:
+                path = where.get(id(node), start_path)
+                return (*path, "$ref" if "$ref" in node else "allOf"), (
+                    "this schema refers back to itself without descending into the value (a $ref loop); "
+                    "validating a call would never end"
+                )
+            elif id(nxt) not in state:
+                state[id(nxt)] = 1
+                stack.append((nxt, _in_place(root, nxt)))
+    return None
+
+
+def _in_place(root: Mapping[str, Any], schema: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The schemas applied to the same value as ``schema``."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and isinstance(target := _pointer(root, ref), Mapping):
+        yield target
+    for key in _IN_PLACE_KEYS:
+        if isinstance(schema.get(key), Mapping):
+            yield schema[key]
+    for key in _IN_PLACE_LIST_KEYS:
+        for sub in schema.get(key) or ():
+            if isinstance(sub, Mapping):
+                yield sub
+    if isinstance(schema.get("dependentSchemas"), Mapping):
+        yield from (sub for sub in schema["dependentSchemas"].values() if isinstance(sub, Mapping))
+
+
+def _pointer(root: Mapping[str, Any], ref: str) -> object:
+    """The value a local JSON pointer (``#/a/b``) names, or None."""
+    node: object = root
+    for token in ref[2:].split("/") if ref != "#" else ():
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
+
+
+def _walk(schema: object, path: SchemaPath) -> Iterator[tuple[SchemaPath, Mapping[str, Any]]]:
+    """Every schema object in ``schema`` (itself first) with its path; only where a structural check allows."""
+    if not isinstance(schema, Mapping):
+        return
+    yield path, schema
+    for key in _SCHEMA_KEYS:
+        yield from _walk(schema.get(key), (*path, key))
+    for key in _SCHEMA_MAP_KEYS:
+        if isinstance(schema.get(key), Mapping):
+            for name, sub in schema[key].items():
+                yield from _walk(sub, (*path, key, name))
+    for key in _SCHEMA_LIST_KEYS:
+        if isinstance(schema.get(key), list):
+            for i, sub in enumerate(schema[key]):
+                yield from _walk(sub, (*path, key, i))
 
 
 def _subschema_problem(schema: object, path: SchemaPath) -> Problem | None:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from crazycall.conversation import ToolCall
 from crazycall.errors import UsageError
+from crazycall.settings import DEFAULT_RESULT_LIMIT, DEFAULT_TOOL_TIMEOUT
 from crazycall.tools.approval import Approval, TerminalPrompter
-from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolRegistry
-from crazycall.tools.runner import DEFAULT_RESULT_LIMIT, ToolRunner
+from crazycall.tools.registry import ToolRegistry, unknown_names
+from crazycall.tools.runner import ToolRunner
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ def tool_session(options: ToolOptions, tool_choice: str = "auto") -> Iterator[To
     from crazycall.tools.loader import open_registry
 
     with open_registry(tuple(options.tool_files), tuple(options.plugin_paths)) as loaded:
+        if not len(loaded):
+            from crazycall.tools.loader import looked_in
+
+            where = looked_in(options.tool_files, options.plugin_paths)
+            sys.stderr.write(f"crazycall: note: no tools were loaded (looked in {where}); see -t/--tools, --plugins\n")
         _check_names("--approve", options.approve, loaded)
         registry = loaded
         if options.allow is not None or options.deny:
@@ -86,7 +92,5 @@ def make_approval(options: ToolOptions) -> Approval:
 
 
 def _check_names(flag: str, names: Sequence[str], registry: ToolRegistry) -> None:
-    unknown = sorted(set(names) - set(registry.names()))
-    if unknown:
-        known = ", ".join(registry.names()) or "none"
-        raise UsageError(f"{flag}: unknown tool(s): {', '.join(unknown)}; known: {known}")
+    if problem := unknown_names(names, registry.names()):
+        raise UsageError(f"{flag}: unknown tool(s): {problem}")

@@ -27,7 +27,6 @@ the meta-schema: ``loader.py`` does, and asks ``ToolEntry.line_of`` where a sche
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from crazycall import yaml_read
 from crazycall.errors import ConfigError
 from crazycall.tools.decorator import TOOL_NAME_RE, check_timeout, check_tool_name
 
@@ -141,22 +141,8 @@ def read_tools_file(path: Path, display: str) -> list[ToolEntry]:
 
 def read_tools_config(path: Path, display: str) -> ToolsFile:
     """Parse one tools.yaml file: tool entries and MCP servers."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"tools file not found: {display}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display}: cannot read the tools file: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
-        # PyYAML reads "context, problem": "expected a single document in the stream, but found another document"
-        detail = ", ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {detail}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{display}: invalid YAML: {exc}") from None
+    text = yaml_read.read_text(path, display, "tools file")
+    root = yaml_read.compose(text, display)
     if root is None or _is_null(root):
         return ToolsFile([], [])
     tools, servers_node = _sections(root, display)
@@ -278,9 +264,7 @@ def _fields(
 def _checked(key: str, value: Any, where: str, node: yaml.Node, server: bool) -> Any:
     """``value`` in its normal form (lists of strings as tuples, numbers as floats); a ConfigError if wrong."""
     if key in ("timeout", "startup_timeout"):
-        if reason := check_timeout(value):
-            raise ConfigError(f"{where}: {reason.replace('timeout', key, 1)}")
-        return float(value)
+        return _seconds(key, value, where)
     if key == "parameters":
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: 'parameters' must be a JSON Schema mapping, got {_node_kind(node)}")
@@ -308,6 +292,17 @@ def _checked(key: str, value: Any, where: str, node: yaml.Node, server: bool) ->
             f"{where}: {key!r} must be a {'non-empty ' if non_empty else ''}string, got {_node_kind(node)}"
         )
     return value
+
+
+def _seconds(key: str, value: Any, where: str) -> float:
+    """A timeout: a positive, finite number of seconds (.inf and 1e300 overflow the clocks)."""
+    from crazycall.settings import check_number
+
+    if reason := check_timeout(value):
+        raise ConfigError(f"{where}: {reason.replace('timeout', key, 1)}")
+    if reason := check_number("tool_timeout", value):
+        raise ConfigError(f"{where}: {key} {reason}")
+    return float(value)
 
 
 def _confirm(value: Any, where: str, node: yaml.Node, server: bool) -> Any:
@@ -372,14 +367,7 @@ def _not_json(value: Any, path: tuple[str | int, ...]) -> str | None:
 
 def _construct(node: yaml.Node, display: str) -> Any:
     """The Python value of one node, built with the safe constructor."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or node.start_mark
-        raise ConfigError(f"{display}:{mark.line + 1}: invalid YAML value: {exc.problem or exc}") from None
-    finally:
-        loader.dispose()
+    return yaml_read.construct(node, display)
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
@@ -392,26 +380,11 @@ def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
     return None
 
 
-def _scalar(node: yaml.Node) -> str | None:
-    return node.value if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) else None
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _node_kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return f"the scalar {node.value!r}"
+_scalar = yaml_read.scalar
+_is_null = yaml_read.is_null
+_line = yaml_read.line
+_node_kind = yaml_read.kind
 
 
 def _suggest(key: str | None, allowed: Sequence[str] = ENTRY_KEYS) -> str:
-    close = difflib.get_close_matches(key or "", allowed, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return yaml_read.suggest(key, allowed)

@@ -118,7 +118,7 @@ def test_approving_an_unknown_tool_is_a_usage_error(project: Path) -> None:
     done = run_cli(project, "--json", "--approve", "wipe_dis", PROMPT, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert json.loads(done.stdout)["error"]["message"] == (
-        "--approve: unknown tool(s): wipe_dis; known: wipe_disk, read_inbox"
+        "--approve: unknown tool(s): wipe_dis (did you mean 'wipe_disk'?); known: wipe_disk, read_inbox"
     )
 
 

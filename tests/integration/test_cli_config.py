@@ -34,11 +34,11 @@ def test_defaults(clean_env: Path) -> None:
             "model": {"value": "gpt-5.4", "source": "default"},
             "routes": {"value": {}, "source": "default"},
             "timeout": {"value": None, "source": "default"},
-            "max_turns": {"value": None, "source": "default"},
+            "max_turns": {"value": 10, "source": "default"},
             "max_tokens": {"value": None, "source": "default"},
-            "max_retries": {"value": None, "source": "default"},
-            "tool_timeout": {"value": None, "source": "default"},
-            "result_limit": {"value": None, "source": "default"},
+            "max_retries": {"value": 2, "source": "default"},
+            "tool_timeout": {"value": 60.0, "source": "default"},
+            "result_limit": {"value": 65536, "source": "default"},
         },
     }
 
@@ -79,11 +79,11 @@ def test_table(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "model": ["gpt-5.4", "default"],
         "routes": ['{"gpt-[45]*": "chat"}', f"config {path}"],
         "timeout": ["(not set)", "default"],
-        "max_turns": ["(not set)", "default"],
+        "max_turns": ["10", "default"],
         "max_tokens": ["(not set)", "default"],
-        "max_retries": ["(not set)", "default"],
-        "tool_timeout": ["(not set)", "default"],
-        "result_limit": ["(not set)", "default"],
+        "max_retries": ["2", "default"],
+        "tool_timeout": ["60.0", "default"],
+        "result_limit": ["65536", "default"],
     }
     assert out.splitlines()[-1] == f"config file: {path}"
     assert KEY not in out
@@ -96,6 +96,7 @@ def test_a_bad_config_file_is_one_line_and_exit_3(clean_env: Path) -> None:
     code, out, err = run("config", "show")
     assert (code, out) == (3, "")
     assert err == (
-        f"crazycall: error: {path}: unknown setting 'modle'; known: api_key, base_url, model, routes, timeout, "
+        f"crazycall: error: {path}:1: unknown setting 'modle' (did you mean 'model'?); "
+        "known: api_key, base_url, model, routes, timeout, "
         "max_turns, max_tokens, max_retries, tool_timeout, result_limit\n"
     )

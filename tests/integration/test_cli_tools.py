@@ -92,6 +92,7 @@ EXPECTED_LIST = [
         "timeout": 9.0,
         "kind": "python",
         "confirm": False,
+        "function_source": "plugins/weather.py:12",  # the def that tools.yaml refines
     },
     {
         "name": "boom",
@@ -129,7 +130,12 @@ def test_list_table(project: Path) -> None:
     assert code == 0
     rows = [line.split("│") for line in out.splitlines() if "│" in line]
     assert [[cell.strip() for cell in row] for row in rows] == [
-        ["get_weather", "city: string, unit?: celsius|fahrenheit", "tools.yaml:1", "Current weather (YAML) [sample]"],
+        [
+            "get_weather",
+            "city: string, unit?: celsius|fahrenheit",
+            "tools.yaml:1, def plugins/weather.py:12",
+            "Current weather (YAML) [sample]",
+        ],
         ["boom", "reason?: string", "plugins/weather.py:18", "Always fails."],
         ["slow", "", "plugins/weather.py:24", "Waits until released."],
     ]
@@ -236,7 +242,11 @@ def test_show(project: Path) -> None:
     code, out, _ = run("tools", "show", "get_weather")
     assert code == 0
     lines = out.splitlines()
-    assert lines[:3] == ["get_weather  (tools.yaml:1)", "Current weather (YAML) [sample]", "timeout: 9s"]
+    assert lines[:3] == [
+        "get_weather  (tools.yaml:1, def plugins/weather.py:12)",
+        "Current weather (YAML) [sample]",
+        "timeout: 9s",
+    ]
     assert json.loads("\n".join(lines[3:])) == EXPECTED_LIST[0]["parameters"]
 
 

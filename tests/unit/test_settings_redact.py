@@ -47,7 +47,7 @@ def test_config_errors_name_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown setting 'modle'"):
         load_settings(env=env)
     env = write_config(tmp_path, "max_turns: many\n")
-    with pytest.raises(ConfigError, match="'max_turns' has the wrong type"):
+    with pytest.raises(ConfigError, match=r"config\.yaml:1: setting 'max_turns' must be a whole number"):
         load_settings(env=env)
 
 
