@@ -1,10 +1,10 @@
 """Anthropic Messages on the offline router: auth, errors and replies per PROTOCOLS.md §3.2, §3.4, §3.5.
 
-Owns the ``x-api-key`` + ``anthropic-version`` check, the error envelope with its ``request_id``, the message
-body (text then ``tool_use`` blocks, msg_N / toolu_N) and the event stream (message_start, blocks with a ping,
-``input_json_delta`` starting with an empty ``partial_json``, message_delta with cumulative usage,
-message_stop). Request checks live in messages_input.py. Written by hand from PROTOCOLS.md; it never uses
-``crazycall.protocols``.
+Owns the key check (``x-api-key`` or a Bearer header, §8) and ``anthropic-version``, the error envelope with
+its ``request_id``, the message body (text then ``tool_use`` blocks, msg_N / toolu_N) and the event stream
+(message_start, blocks with a ping, ``input_json_delta`` starting with an empty ``partial_json``,
+message_delta with cumulative usage, message_stop). Request checks live in messages_input.py. Written by hand
+from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 """
 
 from __future__ import annotations
@@ -34,8 +34,12 @@ def render(err: WireError, request_id: str) -> dict[str, Any]:
 
 
 def authenticate(inc: Incoming, api_key: str | None) -> None:
-    """§0: ``x-api-key`` and ``anthropic-version`` (a Bearer header is not enough)."""
+    """§0, §8: the key in ``x-api-key`` (SDK 1.x, crazycall) or ``Authorization: Bearer`` (SDK 2.x), and any
+    ``anthropic-version``."""
     key = inc.headers.get("x-api-key", "")
+    if not key:
+        scheme, _, bearer = inc.headers.get("authorization", "").partition(" ")
+        key = bearer.strip() if scheme.lower() == "bearer" else ""
     if not key:
         raise WireError(401, "x-api-key header is required")
     if api_key is not None and key != api_key:

@@ -1,10 +1,10 @@
 """OpenAI Responses on the offline router: answer per PROTOCOLS.md §2.2 and the events of §2.4.
 
-Owns the output items (a reasoning item with ``encrypted_content`` first for reasoning models, a message,
-flat function calls with ``id`` fc_N and ``call_id`` call_N), the full Response object, the event sequence
-with its ``sequence_number``, and the memory the next request is checked against (reasoning items, stored
-responses). Request checks live in responses_input.py. Written by hand from PROTOCOLS.md; it never uses
-``crazycall.protocols``.
+Owns the output items (a reasoning item first for reasoning models, with ``encrypted_content`` only when
+``include`` asks for it (§8); a message; flat function calls with ``id`` fc_N and ``call_id`` call_N), the
+full Response object, the event sequence with its ``sequence_number``, and the memory the next request is
+checked against (reasoning items, stored responses). Request checks live in responses_input.py. Written by
+hand from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 """
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ _REASONING_TOKENS = 20
 Emit = Callable[..., None]
 
 
-def _output(plan: Plan, model: str, state: RouterState, store: bool) -> list[dict[str, Any]]:
+def _output(plan: Plan, model: str, state: RouterState, store: bool, encrypted: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     calls = [(state.next_id("fc"), state.next_id("call"), call) for call in plan.calls]
     if calls and oa.is_reasoning_model(model):
         rs_id = state.next_id("rs")
-        items.append({"type": "reasoning", "id": rs_id, "summary": [], "encrypted_content": encrypted_reasoning(rs_id)})
+        item: dict[str, Any] = {"type": "reasoning", "id": rs_id, "summary": []}
+        if encrypted:  # §8: only when the request's include asks for it
+            item["encrypted_content"] = encrypted_reasoning(rs_id)
+        items.append(item)
         state.remember_reasoning(rs_id, [key for fc, call_id, _ in calls for key in (fc, call_id)], stored=store)
     if plan.text:
         part = {"type": "output_text", "text": plan.text, "annotations": [], "logprobs": []}
@@ -160,7 +163,8 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     plan = plan_turn(
         TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw)), text_only=text_only
     )
-    output = _output(plan, model, state, store)
+    encrypted = ri.wants_encrypted_reasoning(body)
+    output = _output(plan, model, state, store, encrypted)
     response = _response(state.next_id("resp"), body, output, plan)
     if store:
         state.store_response(response["id"], items + output)
