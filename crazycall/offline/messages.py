@@ -9,6 +9,7 @@ from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from crazycall.offline import messages_input as mi
@@ -81,6 +82,10 @@ def _stream(message: dict[str, Any]) -> Reply:
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
             emit("content_block_start", index=index, content_block={"type": "text", "text": ""})
+        elif block["type"] == "thinking":
+            emit(
+                "content_block_start", index=index, content_block={"type": "thinking", "thinking": "", "signature": ""}
+            )
         else:
             emit("content_block_start", index=index, content_block={**block, "input": {}})
         if index == 0:
@@ -88,6 +93,10 @@ def _stream(message: dict[str, Any]) -> Reply:
         if block["type"] == "text":
             for piece in split_text(block["text"]):
                 emit("content_block_delta", index=index, delta={"type": "text_delta", "text": piece})
+        elif block["type"] == "thinking":  # §3.4: thinking_delta pieces, then one signature_delta
+            for piece in split_text(block["thinking"]):
+                emit("content_block_delta", index=index, delta={"type": "thinking_delta", "thinking": piece})
+            emit("content_block_delta", index=index, delta={"type": "signature_delta", "signature": block["signature"]})
         else:
             emit("content_block_delta", index=index, delta={"type": "input_json_delta", "partial_json": ""})
             for fragment in split_arguments(arguments_json(block["input"], spaced=True)):
@@ -100,15 +109,26 @@ def _stream(message: dict[str, Any]) -> Reply:
     return Reply(events=tuple(events), cut_at=cut_at or len(events) // 2)
 
 
+def _thinking(text: str, message_id: str, content: list[dict[str, Any]], state: RouterState) -> dict[str, Any]:
+    """A signed thinking block (§3.2); what it signed is remembered, so the echo can be checked (§3.3)."""
+    signature = base64.b64encode(f"offline-thinking-signature:{message_id}".encode()).decode()
+    state.remember_thought([signature], text)
+    state.remember_thought([b["id"] for b in content if b["type"] == "tool_use"], signature)
+    return {"type": "thinking", "thinking": text, "signature": signature}
+
+
 def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     body = inc.body
     if not isinstance(body, dict):
         raise mi.invalid("Input should be a valid dictionary or object to extract fields from")
-    turn = mi.read_turn(body, len(inc.raw))
+    turn = mi.read_turn(body, len(inc.raw), state)
     plan = plan_turn(turn, text_only=text_only)
+    message_id = state.next_id("msg")
     content: list[dict[str, Any]] = [{"type": "text", "text": plan.text}] if plan.text else []
     for call in plan.calls:
         content.append({"type": "tool_use", "id": state.next_id("toolu"), "name": call.name, "input": call.arguments})
+    if plan.reasoning:
+        content.insert(0, _thinking(plan.reasoning, message_id, content, state))
     usage = {
         "input_tokens": plan.input_tokens,
         "output_tokens": plan.output_tokens,
@@ -116,7 +136,7 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
         "cache_read_input_tokens": 0,
     }
     message = {
-        "id": state.next_id("msg"),
+        "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": body["model"],

@@ -34,9 +34,10 @@ Emit = Callable[..., None]
 def _output(plan: Plan, model: str, state: RouterState, store: bool, encrypted: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     calls = [(state.next_id("fc"), state.next_id("call"), call) for call in plan.calls]
-    if calls and oa.is_reasoning_model(model):
+    if (calls or plan.reasoning) and oa.is_reasoning_model(model):
         rs_id = state.next_id("rs")
-        item: dict[str, Any] = {"type": "reasoning", "id": rs_id, "summary": []}
+        summary = [{"type": "summary_text", "text": plan.reasoning}] if plan.reasoning else []
+        item: dict[str, Any] = {"type": "reasoning", "id": rs_id, "summary": summary}
         if encrypted:  # §8: only when the request's include asks for it
             item["encrypted_content"] = encrypted_reasoning(rs_id)
         items.append(item)
@@ -111,6 +112,21 @@ def _message_events(emit: Emit, index: int, item: dict[str, Any]) -> None:
     emit("response.output_item.done", output_index=index, item=item)
 
 
+def _reasoning_events(emit: Emit, index: int, item: dict[str, Any]) -> None:
+    """A reasoning item and its summary parts; the copy in .added may be incomplete (§2.3): the encrypted
+    content and the summary come complete with .done."""
+    added = {**{k: v for k, v in item.items() if k != "encrypted_content"}, "summary": []}
+    emit("response.output_item.added", output_index=index, item=added)
+    for n, part in enumerate(item["summary"]):
+        ids = {"item_id": item["id"], "output_index": index, "summary_index": n}
+        emit("response.reasoning_summary_part.added", **ids, part={**part, "text": ""})
+        for piece in split_text(part["text"]):
+            emit("response.reasoning_summary_text.delta", **ids, delta=piece)
+        emit("response.reasoning_summary_text.done", **ids, text=part["text"])
+        emit("response.reasoning_summary_part.done", **ids, part=part)
+    emit("response.output_item.done", output_index=index, item=item)
+
+
 def _call_events(emit: Emit, index: int, item: dict[str, Any], events: list[Event]) -> int:
     """The four kinds of events of one call; returns the event count up to and including its first delta."""
     ids = {"item_id": item["id"], "output_index": index}
@@ -137,10 +153,7 @@ def _stream(response: dict[str, Any]) -> Reply:
     cut_at = 0
     for index, item in enumerate(response["output"]):
         if item["type"] == "reasoning":
-            # §2.3: the copy in .added may be incomplete; the encrypted content comes with .done.
-            added = {k: v for k, v in item.items() if k != "encrypted_content"}
-            emit("response.output_item.added", output_index=index, item=added)
-            emit("response.output_item.done", output_index=index, item=item)
+            _reasoning_events(emit, index, item)
         elif item["type"] == "message":
             _message_events(emit, index, item)
         else:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from crazycall.errors import EXIT_MAX_TURNS, EXIT_OK, EXIT_PROTOCOL
-from tests.integration.test_reliability_network import Outcome, assert_clean_failure, invoke
+from tests.integration.test_reliability_network import REPO, Outcome, assert_clean_failure, invoke
 
 KEY = "sk-protocol-edges-0001"
 STREAMS = [True, False]
@@ -156,3 +156,35 @@ def test_anthropic_refusal_is_content_filter(stream: bool) -> None:
     assert outcome.code == EXIT_OK, outcome.stderr
     assert outcome.data["stop_reason"] == "content_filter"
     assert len(router.requests) == 1
+
+
+OFFLINE_MODELS = {
+    "chat": ("gpt-4o", "auto"),
+    "responses": ("gpt-5.4", "responses"),
+    "messages": ("claude-sonnet-4-6", "auto"),
+    "gemini": ("gemini-3-pro", "auto"),
+}
+THINK = "Think it over: what is the weather in Paris?"
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize("protocol", list(OFFLINE_MODELS))
+@pytest.mark.parametrize("shown", [True, False])
+def test_offline_reasoning_round_trip(protocol: str, stream: bool, shown: bool) -> None:
+    """The offline router reasons when asked; the follow-up carrying it back passes the router's checks."""
+    model, flag = OFFLINE_MODELS[protocol]
+    args = ["ask", "--offline", "-m", model, "-p", flag, "--stream" if stream else "--no-stream", "-o", "plain"]
+    args += ["-t", str(REPO / "tools.yaml"), "--plugins", str(REPO / "plugins")]
+    outcome = invoke(*args, *([] if shown else ["--no-reasoning"]), THINK)
+    assert outcome.code == EXIT_OK, outcome.stderr
+    assert outcome.stdout.startswith("get_weather returned {"), outcome.stdout
+    assert "done: 2 turns, 1 tool call" in outcome.stderr
+    reasoning = [line for line in outcome.stderr.splitlines() if line.startswith("reasoning: ")]
+    if shown:
+        assert reasoning == [
+            "reasoning: The user asks me to think it over. I will call get_weather first.",
+            "reasoning: The user asks me to think it over. The tool results are in: I can answer now.",
+        ]
+    else:
+        assert reasoning == []
+        assert "think it over" not in outcome.stdout + outcome.stderr

@@ -19,7 +19,19 @@ import pytest
 
 from crazycall.offline.server import OfflineRouter, _Server
 
-from .support import BEARER, MESSAGES, RESPONSES, gemini_path, messages_tools, post, responses_tools
+from .support import (
+    BEARER,
+    CHAT,
+    MESSAGES,
+    RESPONSES,
+    chat_tools,
+    datas,
+    events,
+    gemini_path,
+    messages_tools,
+    post,
+    responses_tools,
+)
 from .test_cli import LISTENING, _first_line
 
 SDK2 = {"Authorization": "Bearer sdk-key", "anthropic-version": "2026-10-21"}
@@ -144,3 +156,89 @@ def test_verbose_logs_one_line_per_request_without_keys(verbose: bool) -> None:
     ]
     assert logged == (expected if verbose else [])
     assert "SECRET" not in err
+
+
+THINK = "Think it over: what is the weather in Paris?"
+
+
+def _anthropic_follow_up(body: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
+    call = next(block for block in reply["content"] if block["type"] == "tool_use")
+    result = {"type": "tool_result", "tool_use_id": call["id"], "content": "18 C"}
+    messages = [*body["messages"], {"role": "assistant", "content": reply["content"]}]
+    return {**body, "messages": [*messages, {"role": "user", "content": [result]}]}
+
+
+def test_anthropic_thinking_block_must_come_back_unchanged(client: httpx.Client) -> None:
+    body = {**_message(THINK), "tools": messages_tools("get_weather")}
+    reply = post(client, MESSAGES, body, SDK2).json()
+    thinking = reply["content"][0]
+    assert thinking["type"] == "thinking" and thinking["signature"]
+    assert thinking["thinking"] == "The user asks me to think it over. I will call get_weather first."
+    follow = _anthropic_follow_up(body, reply)
+    assert post(client, MESSAGES, follow, SDK2).status_code == 200
+    edited = _anthropic_follow_up(
+        body, {**reply, "content": [{**thinking, "thinking": "edited"}, *reply["content"][1:]]}
+    )
+    failed = post(client, MESSAGES, edited, SDK2)
+    assert failed.status_code == 400
+    assert failed.json()["error"]["message"] == "messages.1.content.0: Invalid `signature` in `thinking` block"
+    dropped = _anthropic_follow_up(body, {**reply, "content": reply["content"][1:]})
+    failed = post(client, MESSAGES, dropped, SDK2)
+    assert failed.status_code == 400
+    assert "Expected `thinking` or `redacted_thinking`, but found `tool_use`" in failed.json()["error"]["message"]
+
+
+def test_anthropic_thinking_streams_with_its_signature(client: httpx.Client) -> None:
+    body = {**_message(THINK), "stream": True}
+    payloads = datas(events(client, MESSAGES, body, SDK2))
+    assert payloads[1] == {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+    }
+    deltas = [p["delta"] for p in payloads if p["type"] == "content_block_delta" and p["index"] == 0]
+    assert "".join(d.get("thinking", "") for d in deltas).startswith("The user asks me to think it over.")
+    assert deltas[-1]["type"] == "signature_delta" and deltas[-1]["signature"]
+
+
+def test_chat_reasoning_content_must_come_back_on_the_tool_call_turn(client: httpx.Client) -> None:
+    body = {"model": "deepseek-reasoner", "messages": [{"role": "user", "content": THINK}]}
+    body["tools"] = chat_tools("get_weather")
+    message = post(client, CHAT, body, BEARER).json()["choices"][0]["message"]
+    assert message["reasoning_content"] == "The user asks me to think it over. I will call get_weather first."
+    result = {"role": "tool", "tool_call_id": message["tool_calls"][0]["id"], "content": "18 C"}
+    echoed = {**body, "messages": [*body["messages"], message, result]}
+    assert post(client, CHAT, echoed, BEARER).status_code == 200
+    stripped = {k: v for k, v in message.items() if k != "reasoning_content"}
+    failed = post(client, CHAT, {**body, "messages": [*body["messages"], stripped, result]}, BEARER)
+    assert failed.status_code == 400
+    assert failed.json()["error"]["param"] == "messages[1].reasoning_content"
+
+
+def test_responses_reasoning_summary_whole_and_streamed(client: httpx.Client) -> None:
+    body = {"model": "gpt-5.4", "input": THINK, "include": ["reasoning.encrypted_content"], "store": False}
+    item = post(client, RESPONSES, body, BEARER).json()["output"][0]
+    summary = "The user asks me to think it over. No tool is needed: I can answer directly."
+    assert item["type"] == "reasoning" and item["summary"] == [{"type": "summary_text", "text": summary}]
+    payloads = datas(events(client, RESPONSES, {**body, "stream": True}, BEARER))
+    kinds = [p["type"] for p in payloads if "reasoning_summary" in p["type"]]
+    assert kinds[0] == "response.reasoning_summary_part.added" and kinds[-1] == "response.reasoning_summary_part.done"
+    text = "".join(p["delta"] for p in payloads if p["type"] == "response.reasoning_summary_text.delta")
+    assert text == summary
+
+
+def test_gemini_thought_part_comes_first(client: httpx.Client) -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": THINK}]}]}
+    parts = post(client, gemini_path(), body, params={"key": "k"}).json()["candidates"][0]["content"]["parts"]
+    assert parts[0] == {
+        "text": "The user asks me to think it over. No tool is needed: I can answer directly.",
+        "thought": True,
+    }
+    assert "thought" not in parts[1]
+
+
+@pytest.mark.parametrize("prompt", ["What is the weather in Paris?", "Rethinking is a word, not the trigger"])
+def test_no_reasoning_unless_the_prompt_asks(client: httpx.Client, prompt: str) -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
+    parts = post(client, gemini_path(), body, params={"key": "k"}).json()["candidates"][0]["content"]["parts"]
+    assert all("thought" not in part for part in parts)
