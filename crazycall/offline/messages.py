@@ -9,7 +9,6 @@ from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from crazycall.offline import messages_input as mi
@@ -109,10 +108,9 @@ def _stream(message: dict[str, Any]) -> Reply:
     return Reply(events=tuple(events), cut_at=cut_at or len(events) // 2)
 
 
-def _thinking(text: str, message_id: str, content: list[dict[str, Any]], state: RouterState) -> dict[str, Any]:
-    """A signed thinking block (§3.2); what it signed is remembered, so the echo can be checked (§3.3)."""
-    signature = base64.b64encode(f"offline-thinking-signature:{message_id}".encode()).decode()
-    state.remember_thought([signature], text)
+def _thinking(text: str, content: list[dict[str, Any]], state: RouterState) -> dict[str, Any]:
+    """A signed thinking block (§3.2); the calls it came with must bring it back (§3.3)."""
+    signature = mi.thinking_signature(text)
     state.remember_thought([b["id"] for b in content if b["type"] == "tool_use"], signature)
     return {"type": "thinking", "thinking": text, "signature": signature}
 
@@ -123,12 +121,11 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
         raise mi.invalid("Input should be a valid dictionary or object to extract fields from")
     turn = mi.read_turn(body, len(inc.raw), state)
     plan = plan_turn(turn, text_only=text_only)
-    message_id = state.next_id("msg")
     content: list[dict[str, Any]] = [{"type": "text", "text": plan.text}] if plan.text else []
     for call in plan.calls:
         content.append({"type": "tool_use", "id": state.next_id("toolu"), "name": call.name, "input": call.arguments})
     if plan.reasoning:
-        content.insert(0, _thinking(plan.reasoning, message_id, content, state))
+        content.insert(0, _thinking(plan.reasoning, content, state))
     usage = {
         "input_tokens": plan.input_tokens,
         "output_tokens": plan.output_tokens,
@@ -136,7 +133,7 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
         "cache_read_input_tokens": 0,
     }
     message = {
-        "id": message_id,
+        "id": state.next_id("msg"),
         "type": "message",
         "role": "assistant",
         "model": body["model"],

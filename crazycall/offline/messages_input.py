@@ -9,6 +9,8 @@ does not write replies (messages.py does).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from typing import Any
 
@@ -244,6 +246,13 @@ def _result_text(content: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
+def thinking_signature(text: str) -> str:
+    """The ``signature`` of a thinking block the router wrote: derived from its text, so an echo can be checked
+    by any router, a later one included (a resumed conversation)."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return base64.b64encode(f"offline-thinking-signature:{digest}".encode()).decode()
+
+
 def _check_thinking(turn: Turn, state: RouterState) -> None:
     """§3.3: a thinking block comes back unchanged (text and signature), and an assistant turn whose tool calls
     the router made with a thinking block starts with that block."""
@@ -251,9 +260,8 @@ def _check_thinking(turn: Turn, state: RouterState) -> None:
     signed = set()
     for j, block in enumerate(blocks):
         if block["type"] == "thinking":
-            signature = block.get("signature")
-            text = state.thought_for(signature) if isinstance(signature, str) else None
-            if text is None or block.get("thinking") != text:
+            text, signature = block.get("thinking"), block.get("signature")
+            if not isinstance(text, str) or signature != thinking_signature(text):
                 raise invalid(f"messages.{start}.content.{j}: Invalid `signature` in `thinking` block")
             signed.add(signature)
     wanted = {state.thought_for(b["id"]) for b in blocks if b["type"] == "tool_use"} - {None}

@@ -8,6 +8,7 @@ it was started with SIGINT ignored.
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -242,3 +243,14 @@ def test_no_reasoning_unless_the_prompt_asks(client: httpx.Client, prompt: str) 
     body = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
     parts = post(client, gemini_path(), body, params={"key": "k"}).json()["candidates"][0]["content"]["parts"]
     assert all("thought" not in part for part in parts)
+
+
+def test_anthropic_thinking_echo_is_accepted_by_a_later_router(client: httpx.Client) -> None:
+    """A resumed conversation meets a fresh router: the signature is checked from the block alone."""
+    body = {**_message(THINK), "tools": messages_tools("get_weather")}
+    follow = _anthropic_follow_up(body, post(client, MESSAGES, body, SDK2).json())
+    with OfflineRouter() as later, httpx.Client(base_url=later.url) as fresh:
+        assert post(fresh, MESSAGES, follow, SDK2).status_code == 200
+        forged = json.loads(json.dumps(follow))
+        forged["messages"][1]["content"][0]["signature"] = "forged"
+        assert post(fresh, MESSAGES, forged, SDK2).status_code == 400
