@@ -159,8 +159,8 @@ class RouterState:
             return rs_id in self._stored_reasoning
 
     def remember_thought(self, keys: list[str], value: str) -> None:
-        """What must come back with each key: the reasoning text issued with a call id (Chat) or a signature,
-        the signature issued with a tool_use id (Anthropic)."""
+        """What must come back with each key: the reasoning text issued with a call id (Chat), the thinking
+        signature issued with a tool_use id (Anthropic)."""
         with self._lock:
             for key in keys:
                 self._thoughts[key] = value
