@@ -24,6 +24,11 @@ STOP_TOOL_USE = "tool_use"
 STOP_MAX_TOKENS = "max_tokens"
 STOP_CONTENT_FILTER = "content_filter"
 STOP_OTHER = "other"
+#: the model tried to call a tool and failed (bad call syntax, a call it was not allowed, too many); the loop
+#: retries the turn once
+STOP_MALFORMED_TOOL_CALL = "malformed_tool_call"
+#: the model paused a long turn; the loop sends its content back, unchanged, to let it continue
+STOP_PAUSE = "pause"
 
 
 @dataclass(frozen=True)

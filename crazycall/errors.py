@@ -15,6 +15,7 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     │   └── ServerError
     ├── TransportError      5    timeouts, refused connections, a stream cut short
     ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
+    │   └── MalformedToolCall    the model's tool call failed on the provider's side twice in a row
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
     │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
@@ -131,6 +132,13 @@ class TransportError(CrazycallError):
 class ProtocolViolation(CrazycallError):
     exit_code = EXIT_PROTOCOL
     kind = "protocol_violation"
+
+
+class MalformedToolCall(ProtocolViolation):
+    """The provider ended the turn on a tool call it could not make (Gemini ``MALFORMED_FUNCTION_CALL`` and kin),
+    again after one retry (exit 6, like any response that cannot be used)."""
+
+    kind = "malformed_tool_call"
 
 
 class LoopLimitExceeded(CrazycallError):

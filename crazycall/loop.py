@@ -3,9 +3,12 @@
 Owns the turn structure: build a request through the adapter, send or stream it through the transport, pass
 every event to ``emit``, append the assistant message, run the requested tools, append one tool message, and
 repeat until the model answers without tool calls, ``max_turns`` is reached, or the model asks for the same
-call(s) with identical arguments ``max_repeats`` rounds in a row. It never branches on a protocol name and never
-prints: renderers do that from the events. Whatever happens, ``LoopState`` holds everything so far (the text of
-a turn cut short included) and ``on_message`` has seen every message appended, so a transcript can keep it.
+call(s) with identical arguments ``max_repeats`` rounds in a row. Two neutral stop reasons change the turn: a
+``malformed_tool_call`` turn is asked again once and then fails (``MalformedToolCall``); a ``pause`` turn is kept
+and sent back as it is so the model continues (a turn of its own, counted against ``max_turns``). It never
+branches on a protocol name and never prints: renderers do that from the events. Whatever happens,
+``LoopState`` holds everything so far (the text of a turn cut short included) and ``on_message`` has seen every
+message appended, so a transcript can keep it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from crazycall.conversation import Conversation, Message, ModelResponse, ToolCall, Usage, encode_arguments
-from crazycall.errors import LoopLimitExceeded, ProtocolViolation, RepeatedToolCalls
+from crazycall.conversation import (
+    STOP_MALFORMED_TOOL_CALL,
+    STOP_PAUSE,
+    Conversation,
+    Message,
+    ModelResponse,
+    ToolCall,
+    Usage,
+    encode_arguments,
+)
+from crazycall.errors import LoopLimitExceeded, MalformedToolCall, ProtocolViolation, RepeatedToolCalls
 from crazycall.events import (
     Emit,
     ResponseCompleted,
@@ -66,11 +78,14 @@ class LoopState:
     repeated: tuple[tuple[str, str], ...] = ()
     """The calls of the last round, as (name, arguments) pairs, and how many rounds in a row asked for them."""
     repeat_rounds: int = 0
+    paused_text: str = ""
+    """The text of turns the model paused (and continued in the next turn): the answer begins with it."""
 
     def result(self) -> RunResult:
         text = self.last.message.text if self.last else ""
         if self.partial:
             text = self.partial.text()
+        text = self.paused_text + text
         stop = self.last.stop_reason if self.last else ""
         records = tuple(self.records or ())
         return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage)
@@ -122,13 +137,17 @@ def run(
     while True:
         state.turns += 1
         emit(TurnStarted(state.turns))
-        response = _one_turn(state, adapter, transport, specs, opts, emit)
+        response = _turn_with_retry(state, adapter, transport, specs, opts, emit)
         state.last = response
         state.usage = state.usage + response.usage
-        state.conversation = state.conversation.append(response.message)
-        appended(response.message)
+        if response.message.parts:  # an empty paused turn adds nothing; sent as is it would be rejected
+            state.conversation = state.conversation.append(response.message)
+            appended(response.message)
         emit(TurnFinished(state.turns, response.usage, response.stop_reason))
         calls = response.message.tool_calls
+        if not calls and response.stop_reason == STOP_PAUSE:
+            _continue_paused(state, response, options.max_turns)
+            continue
         if not calls:
             return state.result()
         if state.turns >= options.max_turns:
@@ -142,6 +161,33 @@ def run(
         # make the model call tools forever.
         if opts.tool_choice != "none":
             opts = replace(opts, tool_choice="auto")
+
+
+def _turn_with_retry(
+    state: LoopState, adapter: ProtocolAdapter, transport: Transport, specs: Any, opts: RequestOptions, emit: Emit
+) -> ModelResponse:
+    """One turn; a turn that ended on a malformed tool call is asked again once (models misfire), then fails."""
+    response = _one_turn(state, adapter, transport, specs, opts, emit)
+    if response.stop_reason != STOP_MALFORMED_TOOL_CALL:
+        return response
+    state.usage = state.usage + response.usage  # the failed attempt cost tokens too
+    response = _one_turn(state, adapter, transport, specs, opts, emit)
+    if response.stop_reason != STOP_MALFORMED_TOOL_CALL:
+        return response
+    state.usage = state.usage + response.usage
+    reason = response.raw_stop_reason or response.stop_reason
+    raise MalformedToolCall(
+        f"{adapter.name}: the model's tool call failed twice in a row (turn {state.turns}): {reason}"
+    )
+
+
+def _continue_paused(state: LoopState, response: ModelResponse, max_turns: int) -> None:
+    """A paused turn goes back as it is, with no new message, so the model continues it; that costs a turn."""
+    if state.turns >= max_turns:
+        raise LoopLimitExceeded(
+            f"stopped after {state.turns} turns (--max-turns) with the model's answer paused, not finished"
+        )
+    state.paused_text += response.message.text
 
 
 def _one_turn(

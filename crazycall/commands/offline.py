@@ -2,7 +2,8 @@
 
 Only typer is imported at module level; the server is imported when the command runs. The router itself
 (what it answers, which faults it knows) lives in ``crazycall/offline/``; this module owns the flags, the
-one "listening on" line scripts wait for, and a clean exit (0) on Ctrl-C or SIGTERM.
+one "listening on" line scripts wait for, the ``-v`` request log on stderr, and a clean exit (0) on Ctrl-C or
+SIGTERM, even when the shell that started it made it ignore SIGINT.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _log_line(line: str) -> None:
+    sys.stderr.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+    sys.stderr.flush()
+
+
 def register(app: typer.Typer) -> None:
     """Add ``offline-router`` to the root app."""
 
@@ -54,23 +60,32 @@ def register(app: typer.Typer) -> None:
             metavar="PROTOCOL=MODE",
             help="Inject a fault: text, http500, http401, http429, cut, garbage.",
         ),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log one line per request on stderr."),
     ) -> None:
         """Serve the deterministic offline router (all four protocols) until Ctrl-C."""
         from crazycall.errors import UsageError
         from crazycall.offline.server import OfflineRouter
 
-        router = OfflineRouter(host, port, api_key=api_key, faults=parse_faults(fault))
+        router = OfflineRouter(
+            host, port, api_key=api_key, faults=parse_faults(fault), log=_log_line if verbose else None
+        )
         try:
             router.start()
         except OSError as err:
             raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-        sys.stdout.write(f"crazycall offline router listening on {router.url}\n")
-        sys.stdout.flush()
-        signal.signal(signal.SIGTERM, _interrupt)
         try:
+            # Before the line scripts wait for, so a signal sent right after it is not lost. A process started in
+            # the background by a shell inherits SIGINT ignored: stop on it all the same.
+            signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            sys.stdout.write(f"crazycall offline router listening on {router.url}\n")
+            sys.stdout.flush()
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            pass  # Ctrl-C or SIGTERM is how this command is meant to end: exit 0
+            # Ctrl-C or SIGTERM is how this command is meant to end: exit 0, the terminal's "^C" line ended
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
+            sys.stderr.write(("\n" if sys.stderr.isatty() else "") + "crazycall offline router stopped\n")
+            sys.stderr.flush()
         finally:
             router.stop()

@@ -2,7 +2,8 @@
 
 Owns the request checks of §1.1 and §1.3 (tools, tool_choice, the tool_call_id pairing) with OpenAI's own
 400 messages, the reduction of a request to a ``TurnInput``, and the reply: the body of §1.2 or the data-only
-chunks of §1.4. Written by hand from PROTOCOLS.md; it never uses ``crazycall.protocols``.
+chunks of §1.4, with DeepSeek-style ``reasoning_content`` when the prompt asks for reasoning (checked on the
+echo). Written by hand from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 """
 
 from __future__ import annotations
@@ -222,7 +223,16 @@ def _answer(msg: dict[str, Any], i: int, group: dict[str, str], pending: list[st
         pending.remove(call_id)
 
 
-def _history(messages: list[Any]) -> tuple[str, tuple[SeenResult, ...]]:
+def _check_reasoning(msg: dict[str, Any], i: int, group: dict[str, str], state: RouterState) -> None:
+    """Thinking mode (DeepSeek, Kimi; not in PROTOCOLS.md §1): the ``reasoning_content`` of a tool-call turn
+    must come back on that assistant message."""
+    wanted = {state.thought_for(call_id) for call_id in group} - {None}
+    if wanted and msg.get("reasoning_content") not in wanted:
+        message = "The reasoning_content in the thinking mode must be passed back to the API."
+        raise WireError(400, message, param=f"messages[{i}].reasoning_content")
+
+
+def _history(messages: list[Any], state: RouterState) -> tuple[str, tuple[SeenResult, ...]]:
     """Check the tool_call_id pairing of §1.3; return the last user text and the results after it."""
     group: dict[str, str] = {}
     pending: list[str] = []
@@ -247,6 +257,7 @@ def _history(messages: list[Any]) -> tuple[str, tuple[SeenResult, ...]]:
         if pending:
             raise _unanswered(opened, pending)
         group = _assistant_calls(msg, f"messages[{i}]") if role == "assistant" else {}
+        _check_reasoning(msg, i, group, state)
         pending, opened = list(group), i
         names.update(group)
         if role == "user":
@@ -274,6 +285,8 @@ def _finish(plan: Plan) -> str:
 def _completion(cid: str, model: str, plan: Plan, calls: list[tuple[str, PlannedCall]]) -> dict[str, Any]:
     """The non-streaming body of §1.2."""
     message: dict[str, Any] = {"role": "assistant", "content": plan.text or None, "refusal": None, "annotations": []}
+    if plan.reasoning:
+        message["reasoning_content"] = plan.reasoning
     if calls:
         message["tool_calls"] = [
             {"id": call_id, "type": "function", "function": {"name": c.name, "arguments": arguments_json(c.arguments)}}
@@ -311,6 +324,7 @@ def _stream(cid: str, body: dict[str, Any], plan: Plan, calls: list[tuple[str, P
 
     # §1.4: the first chunk of a tool-call-only reply may carry content null.
     events = [chunk({"role": "assistant", "content": "" if plan.text else None, "refusal": None})]
+    events += [chunk({"reasoning_content": piece}) for piece in split_text(plan.reasoning)]
     events += [chunk({"content": piece}) for piece in split_text(plan.text)]
     cut_at = 0
     for index, (call_id, call) in enumerate(calls):
@@ -332,11 +346,13 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
         raise oa.type_error("body", "an object", body)
     messages = _check_top(body)
     tools, choice, forced = _tool_choice(body, _tools(body))
-    prompt, results = _history(messages)
+    prompt, results = _history(messages, state)
     parallel = body.get("parallel_tool_calls") is not False
     turn = TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw))
     plan = plan_turn(turn, text_only=text_only)
     calls = [(state.next_id("call"), call) for call in plan.calls]
+    if plan.reasoning:
+        state.remember_thought([call_id for call_id, _ in calls], plan.reasoning)
     cid = state.next_id("chatcmpl", "-")
     if inc.stream:
         return _stream(cid, body, plan, calls)

@@ -2,10 +2,11 @@
 
 Owns the ``?key=`` / ``x-goog-api-key`` check, Google's error envelope, and the reply: a model content with
 text and whole ``functionCall`` parts (no ``id``, as the Developer API often sends them; the first call of
-each response carries a ``thoughtSignature`` the router remembers), ``finishReason: STOP``, responseId r-N.
-Streams send the text in pieces and the calls whole in the last chunk, which has the finishReason; without
-``alt=sse`` the same chunks go out as one streamed JSON array. Request checks live in gemini_input.py.
-Written by hand from PROTOCOLS.md; it never uses ``crazycall.protocols``.
+each response carries a ``thoughtSignature`` the router remembers; a ``thought: true`` part first when the
+prompt asks for reasoning), ``finishReason: STOP``, responseId r-N. Streams send the text in pieces and the
+calls whole in the last chunk, which has the finishReason; without ``alt=sse`` the same chunks go out as one
+streamed JSON array. Request checks live in gemini_input.py. Written by hand from PROTOCOLS.md; it never uses
+``crazycall.protocols``.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def bad_json() -> WireError:
 
 
 def _parts(plan: Plan, response_id: str, state: RouterState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The text parts and the functionCall parts; the first call is signed and remembered (§4.3)."""
-    texts = [{"text": plan.text}] if plan.text else []
+    """The text parts (a thought part first when the prompt asks for reasoning) and the functionCall parts; the
+    first call is signed and remembered (§4.3)."""
+    texts: list[dict[str, Any]] = [{"text": plan.reasoning, "thought": True}] if plan.reasoning else []
+    texts += [{"text": plan.text}] if plan.text else []
     calls: list[dict[str, Any]] = [{"functionCall": {"name": c.name, "args": c.arguments}} for c in plan.calls]
     if calls:
         signature = thought_signature(response_id)
@@ -108,7 +111,8 @@ def _stream(
     plan: Plan, texts: list[dict[str, Any]], calls: list[dict[str, Any]], model: str, rid: str
 ) -> list[dict[str, Any]]:
     """§4.4: text in pieces, functionCall parts whole, finishReason and full usage on the last chunk."""
-    chunks = [_chunk([{"text": piece}], model, rid) for piece in split_text(texts[0]["text"])] if texts else []
+    pieces = [{**part, "text": piece} for part in texts for piece in split_text(part["text"])]
+    chunks = [_chunk([piece], model, rid) for piece in pieces]
     if calls:
         chunks.append(_chunk(calls, model, rid))
     chunks[0]["usageMetadata"] = {"promptTokenCount": plan.input_tokens, "totalTokenCount": plan.input_tokens}

@@ -1,10 +1,10 @@
 """Anthropic Messages on the offline router: auth, errors and replies per PROTOCOLS.md §3.2, §3.4, §3.5.
 
-Owns the ``x-api-key`` + ``anthropic-version`` check, the error envelope with its ``request_id``, the message
-body (text then ``tool_use`` blocks, msg_N / toolu_N) and the event stream (message_start, blocks with a ping,
-``input_json_delta`` starting with an empty ``partial_json``, message_delta with cumulative usage,
-message_stop). Request checks live in messages_input.py. Written by hand from PROTOCOLS.md; it never uses
-``crazycall.protocols``.
+Owns the key check (``x-api-key`` or a Bearer header, §8) and ``anthropic-version``, the error envelope with
+its ``request_id``, the message body (text then ``tool_use`` blocks, msg_N / toolu_N) and the event stream
+(message_start, blocks with a ping, ``input_json_delta`` starting with an empty ``partial_json``,
+message_delta with cumulative usage, message_stop). Request checks live in messages_input.py. Written by hand
+from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 """
 
 from __future__ import annotations
@@ -34,8 +34,12 @@ def render(err: WireError, request_id: str) -> dict[str, Any]:
 
 
 def authenticate(inc: Incoming, api_key: str | None) -> None:
-    """§0: ``x-api-key`` and ``anthropic-version`` (a Bearer header is not enough)."""
+    """§0, §8: the key in ``x-api-key`` (SDK 1.x, crazycall) or ``Authorization: Bearer`` (SDK 2.x), and any
+    ``anthropic-version``."""
     key = inc.headers.get("x-api-key", "")
+    if not key:
+        scheme, _, bearer = inc.headers.get("authorization", "").partition(" ")
+        key = bearer.strip() if scheme.lower() == "bearer" else ""
     if not key:
         raise WireError(401, "x-api-key header is required")
     if api_key is not None and key != api_key:
@@ -77,6 +81,10 @@ def _stream(message: dict[str, Any]) -> Reply:
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
             emit("content_block_start", index=index, content_block={"type": "text", "text": ""})
+        elif block["type"] == "thinking":
+            emit(
+                "content_block_start", index=index, content_block={"type": "thinking", "thinking": "", "signature": ""}
+            )
         else:
             emit("content_block_start", index=index, content_block={**block, "input": {}})
         if index == 0:
@@ -84,6 +92,10 @@ def _stream(message: dict[str, Any]) -> Reply:
         if block["type"] == "text":
             for piece in split_text(block["text"]):
                 emit("content_block_delta", index=index, delta={"type": "text_delta", "text": piece})
+        elif block["type"] == "thinking":  # §3.4: thinking_delta pieces, then one signature_delta
+            for piece in split_text(block["thinking"]):
+                emit("content_block_delta", index=index, delta={"type": "thinking_delta", "thinking": piece})
+            emit("content_block_delta", index=index, delta={"type": "signature_delta", "signature": block["signature"]})
         else:
             emit("content_block_delta", index=index, delta={"type": "input_json_delta", "partial_json": ""})
             for fragment in split_arguments(arguments_json(block["input"], spaced=True)):
@@ -96,15 +108,24 @@ def _stream(message: dict[str, Any]) -> Reply:
     return Reply(events=tuple(events), cut_at=cut_at or len(events) // 2)
 
 
+def _thinking(text: str, content: list[dict[str, Any]], state: RouterState) -> dict[str, Any]:
+    """A signed thinking block (§3.2); the calls it came with must bring it back (§3.3)."""
+    signature = mi.thinking_signature(text)
+    state.remember_thought([b["id"] for b in content if b["type"] == "tool_use"], signature)
+    return {"type": "thinking", "thinking": text, "signature": signature}
+
+
 def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     body = inc.body
     if not isinstance(body, dict):
         raise mi.invalid("Input should be a valid dictionary or object to extract fields from")
-    turn = mi.read_turn(body, len(inc.raw))
+    turn = mi.read_turn(body, len(inc.raw), state)
     plan = plan_turn(turn, text_only=text_only)
     content: list[dict[str, Any]] = [{"type": "text", "text": plan.text}] if plan.text else []
     for call in plan.calls:
         content.append({"type": "tool_use", "id": state.next_id("toolu"), "name": call.name, "input": call.arguments})
+    if plan.reasoning:
+        content.insert(0, _thinking(plan.reasoning, content, state))
     usage = {
         "input_tokens": plan.input_tokens,
         "output_tokens": plan.output_tokens,

@@ -3,16 +3,19 @@
 Owns the request checks with Anthropic's own 400 messages: required fields, extra fields, tools and their
 ``input_schema``, ``tool_choice`` (with ``disable_parallel_tool_use`` and the thinking rule), the merge of
 consecutive same-role turns, and the tool_use / tool_result pairing (results in the very next message, first
-in it, no unexpected ids, ``input`` an object). It does not write replies (messages.py does).
+in it, no unexpected ids, ``input`` an object), and thinking blocks echoed unchanged with their signature. It
+does not write replies (messages.py does).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from typing import Any
 
 from crazycall.offline.replies import OfferedTool, SeenResult, TurnInput
-from crazycall.offline.wire import WireError
+from crazycall.offline.wire import RouterState, WireError
 
 _TOP = frozenset(
     [
@@ -243,13 +246,41 @@ def _result_text(content: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
-def read_history(turns: list[Turn]) -> tuple[str, tuple[SeenResult, ...]]:
+def thinking_signature(text: str) -> str:
+    """The ``signature`` of a thinking block the router wrote: derived from its text, so an echo can be checked
+    by any router, a later one included (a resumed conversation)."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return base64.b64encode(f"offline-thinking-signature:{digest}".encode()).decode()
+
+
+def _check_thinking(turn: Turn, state: RouterState) -> None:
+    """§3.3: a thinking block comes back unchanged (text and signature), and an assistant turn whose tool calls
+    the router made with a thinking block starts with that block."""
+    start, _, blocks = turn
+    signed = set()
+    for j, block in enumerate(blocks):
+        if block["type"] == "thinking":
+            text, signature = block.get("thinking"), block.get("signature")
+            if not isinstance(text, str) or signature != thinking_signature(text):
+                raise invalid(f"messages.{start}.content.{j}: Invalid `signature` in `thinking` block")
+            signed.add(signature)
+    wanted = {state.thought_for(b["id"]) for b in blocks if b["type"] == "tool_use"} - {None}
+    if wanted and (not wanted <= signed or blocks[0]["type"] != "thinking"):
+        raise invalid(
+            f"messages.{start}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+            f"`{blocks[0]['type']}`. When `thinking` is enabled, a final `assistant` message must start with a "
+            "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks)."
+        )
+
+
+def read_history(turns: list[Turn], state: RouterState) -> tuple[str, tuple[SeenResult, ...]]:
     """Check the pairing; return the last user text (a user turn without tool results) and the results after it."""
     for k, turn in enumerate(turns):
         if turn[1] == "user":
             _check_unexpected(turn, turns[k - 1] if k else None)
         else:
             _check_answers(turn, turns[k + 1] if k + 1 < len(turns) else None)
+            _check_thinking(turn, state)
     names = {b["id"]: b["name"] for _, _, blocks in turns for b in blocks if b["type"] == "tool_use"}
     prompt, results = "", []
     for _, role, blocks in turns:
@@ -266,12 +297,12 @@ def read_history(turns: list[Turn]) -> tuple[str, tuple[SeenResult, ...]]:
     return prompt, tuple(results)
 
 
-def read_turn(body: dict[str, Any], size: int) -> TurnInput:
+def read_turn(body: dict[str, Any], size: int, state: RouterState) -> TurnInput:
     """Validate the whole request and reduce it to what the deterministic model looks at."""
     thinking = check_top(body)
     offered = tools(body)
     choice, forced, parallel = tool_choice(body, offered, thinking)
     if not body["messages"]:
         raise invalid("messages: at least one message is required")
-    prompt, results = read_history(merged_turns(body["messages"]))
+    prompt, results = read_history(merged_turns(body["messages"]), state)
     return TurnInput(prompt, tuple(offered), choice, forced, parallel, results, size)

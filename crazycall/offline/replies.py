@@ -15,6 +15,9 @@ Rules (also the README's promise for ``crazycall ask --offline``):
   then one per turn, in prompt order, until each has a result after the last user message.
 - With every selected tool answered (or nothing to call) the reply is text quoting each result, or
   ``Offline router: you said "..."`` when there are none. A parallel turn opens with ``Calling a and b.``
+- A prompt with the word "think", "thinking" or "reasoning" gets reasoning on every turn (``Plan.reasoning``):
+  each protocol module sends it its own way (Chat ``reasoning_content``, a Responses summary, an Anthropic
+  signed thinking block, a Gemini thought part) and checks that it comes back as the provider would.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Plan:
     """tool_choice forced the calls (Chat then says ``finish_reason: "stop"``, PROTOCOLS.md §1.6)."""
     input_tokens: int
     output_tokens: int
+    reasoning: str = ""
+    """The model's reasoning for this turn; empty unless the prompt asks for it."""
 
 
 def _name_words(name: str) -> list[str]:
@@ -291,6 +296,19 @@ def answer_text(turn: TurnInput) -> str:
     return " ".join(said)
 
 
+def wants_reasoning(prompt: str) -> bool:
+    return re.search(r"\b(think|thinking|reasoning)\b", prompt, re.IGNORECASE) is not None
+
+
+def reasoning_text(turn: TurnInput, calls: Sequence[PlannedCall]) -> str:
+    """What the "model" thinks before it acts: which tools it will call, or that it can answer."""
+    if calls:
+        return f"The user asks me to think it over. I will call {' and '.join(c.name for c in calls)} first."
+    if turn.results:
+        return "The user asks me to think it over. The tool results are in: I can answer now."
+    return "The user asks me to think it over. No tool is needed: I can answer directly."
+
+
 def plan_turn(turn: TurnInput, *, text_only: bool = False) -> Plan:
     """The reply to one request: text, calls, or (in a parallel turn) a short preface and the calls."""
     calls = () if text_only else _calls(turn)
@@ -298,8 +316,9 @@ def plan_turn(turn: TurnInput, *, text_only: bool = False) -> Plan:
     if len(calls) > 1:
         text = f"Calling {' and '.join(c.name for c in calls)}."
     forced = bool(calls) and turn.choice in ("required", "tool")
-    output = len(text) // 4 + 10 * len(calls)
-    return Plan(text, calls, forced, max(1, turn.body_size // 4), max(1, output))
+    reasoning = reasoning_text(turn, calls) if wants_reasoning(turn.prompt) else ""
+    output = (len(text) + len(reasoning)) // 4 + 10 * len(calls)
+    return Plan(text, calls, forced, max(1, turn.body_size // 4), max(1, output), reasoning)
 
 
 def split_text(text: str) -> list[str]:

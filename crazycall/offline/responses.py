@@ -1,10 +1,10 @@
 """OpenAI Responses on the offline router: answer per PROTOCOLS.md §2.2 and the events of §2.4.
 
-Owns the output items (a reasoning item with ``encrypted_content`` first for reasoning models, a message,
-flat function calls with ``id`` fc_N and ``call_id`` call_N), the full Response object, the event sequence
-with its ``sequence_number``, and the memory the next request is checked against (reasoning items, stored
-responses). Request checks live in responses_input.py. Written by hand from PROTOCOLS.md; it never uses
-``crazycall.protocols``.
+Owns the output items (a reasoning item first for reasoning models, with ``encrypted_content`` only when
+``include`` asks for it (§8); a message; flat function calls with ``id`` fc_N and ``call_id`` call_N), the
+full Response object, the event sequence with its ``sequence_number``, and the memory the next request is
+checked against (reasoning items, stored responses). Request checks live in responses_input.py. Written by
+hand from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 """
 
 from __future__ import annotations
@@ -31,12 +31,16 @@ _REASONING_TOKENS = 20
 Emit = Callable[..., None]
 
 
-def _output(plan: Plan, model: str, state: RouterState, store: bool) -> list[dict[str, Any]]:
+def _output(plan: Plan, model: str, state: RouterState, store: bool, encrypted: bool) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     calls = [(state.next_id("fc"), state.next_id("call"), call) for call in plan.calls]
-    if calls and oa.is_reasoning_model(model):
+    if (calls or plan.reasoning) and oa.is_reasoning_model(model):
         rs_id = state.next_id("rs")
-        items.append({"type": "reasoning", "id": rs_id, "summary": [], "encrypted_content": encrypted_reasoning(rs_id)})
+        summary = [{"type": "summary_text", "text": plan.reasoning}] if plan.reasoning else []
+        item: dict[str, Any] = {"type": "reasoning", "id": rs_id, "summary": summary}
+        if encrypted:  # §8: only when the request's include asks for it
+            item["encrypted_content"] = encrypted_reasoning(rs_id)
+        items.append(item)
         state.remember_reasoning(rs_id, [key for fc, call_id, _ in calls for key in (fc, call_id)], stored=store)
     if plan.text:
         part = {"type": "output_text", "text": plan.text, "annotations": [], "logprobs": []}
@@ -108,6 +112,21 @@ def _message_events(emit: Emit, index: int, item: dict[str, Any]) -> None:
     emit("response.output_item.done", output_index=index, item=item)
 
 
+def _reasoning_events(emit: Emit, index: int, item: dict[str, Any]) -> None:
+    """A reasoning item and its summary parts; the copy in .added may be incomplete (§2.3): the encrypted
+    content and the summary come complete with .done."""
+    added = {**{k: v for k, v in item.items() if k != "encrypted_content"}, "summary": []}
+    emit("response.output_item.added", output_index=index, item=added)
+    for n, part in enumerate(item["summary"]):
+        ids = {"item_id": item["id"], "output_index": index, "summary_index": n}
+        emit("response.reasoning_summary_part.added", **ids, part={**part, "text": ""})
+        for piece in split_text(part["text"]):
+            emit("response.reasoning_summary_text.delta", **ids, delta=piece)
+        emit("response.reasoning_summary_text.done", **ids, text=part["text"])
+        emit("response.reasoning_summary_part.done", **ids, part=part)
+    emit("response.output_item.done", output_index=index, item=item)
+
+
 def _call_events(emit: Emit, index: int, item: dict[str, Any], events: list[Event]) -> int:
     """The four kinds of events of one call; returns the event count up to and including its first delta."""
     ids = {"item_id": item["id"], "output_index": index}
@@ -134,10 +153,7 @@ def _stream(response: dict[str, Any]) -> Reply:
     cut_at = 0
     for index, item in enumerate(response["output"]):
         if item["type"] == "reasoning":
-            # §2.3: the copy in .added may be incomplete; the encrypted content comes with .done.
-            added = {k: v for k, v in item.items() if k != "encrypted_content"}
-            emit("response.output_item.added", output_index=index, item=added)
-            emit("response.output_item.done", output_index=index, item=item)
+            _reasoning_events(emit, index, item)
         elif item["type"] == "message":
             _message_events(emit, index, item)
         else:
@@ -160,7 +176,8 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     plan = plan_turn(
         TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw)), text_only=text_only
     )
-    output = _output(plan, model, state, store)
+    encrypted = ri.wants_encrypted_reasoning(body)
+    output = _output(plan, model, state, store, encrypted)
     response = _response(state.next_id("resp"), body, output, plan)
     if store:
         state.store_response(response["id"], items + output)

@@ -115,6 +115,16 @@ def tool_choice(body: dict[str, Any], offered: list[OfferedTool]) -> tuple[list[
     raise oa.invalid_value("tool_choice.type", choice.get("type"), ["function", "allowed_tools"])
 
 
+def wants_encrypted_reasoning(body: dict[str, Any]) -> bool:
+    """§8: ``include: ["reasoning.encrypted_content"]``; without it a reasoning item has no encrypted content."""
+    include = body.get("include")
+    if include is None:
+        return False
+    if not isinstance(include, list):
+        raise oa.type_error("include", "an array", include)
+    return "reasoning.encrypted_content" in include
+
+
 def effective_input(body: dict[str, Any], state: RouterState) -> list[Any]:
     """The input items, after the stored items of ``previous_response_id`` (the stateful mode of §2.3)."""
     raw = body.get("input")

@@ -23,7 +23,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -89,6 +89,7 @@ class OfflineRouter:
         api_key: str | None = None,
         faults: Mapping[str, str] | None = None,
         stream_chunk_delay: float = 0.0,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         for protocol, mode in (faults or {}).items():
             if protocol not in ("*", "chat", "responses", "messages", "gemini"):
@@ -100,6 +101,8 @@ class OfflineRouter:
         self.api_key = api_key
         self.faults = dict(faults or {})
         self.stream_chunk_delay = stream_chunk_delay
+        #: called with one line per request answered (``offline-router -v``); None: quiet
+        self.log = log
         self.requests: list[RecordedRequest] = []
         self.state = RouterState()
         #: TCP connections accepted so far (one per client when keep-alive works)
@@ -188,6 +191,9 @@ class OfflineRouter:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 makes the 6th simultaneous client wait ~1 s for a SYN retry
+    # (ListenOverflows); eval and smoke open many connections at once.
+    request_queue_size = 512
 
     def __init__(self, address: tuple[str, int], router: OfflineRouter) -> None:
         if ":" in address[0]:
@@ -245,6 +251,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests and ``crazycall ask --offline`` must not print access logs."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One line per request for ``offline-router -v``: method, path (never the query: Gemini's ``?key=``
+        is there), status and the protocol that served it."""
+        log = self.router.log
+        if log is None:
+            return
+        path = urlsplit(self.path).path
+        spec = route(path)[0]
+        shown = "".join(c if c.isprintable() else "?" for c in path[:200])  # a hostile path stays one short line
+        log(f"{self.command} {shown} {code} {spec.name if spec else 'unknown'}")
 
     def do_POST(self) -> None:
         self._dispatch()

@@ -3,7 +3,7 @@
 Owns ``Incoming`` (one decoded HTTP request), ``Reply`` (a JSON body or a list of SSE events), ``WireError``
 (an HTTP error that each protocol module renders in its own envelope) and ``RouterState`` (id counters and
 the little the router must remember to check what clients echo back: Gemini thought signatures, Responses
-reasoning items and stored responses). It does no I/O.
+reasoning items and stored responses, Anthropic thinking blocks, Chat ``reasoning_content``). It does no I/O.
 
 Also owns fault injection as data: ``Fault`` (one request's misbehaviour: a status, a delay, a raw body, a
 cut after N bytes, SSE noise, unknown events, a missing terminator, corrupted tool calls, a repeated reply)
@@ -119,6 +119,7 @@ class RouterState:
     _reasoning_of: dict[str, str] = field(default_factory=dict)
     _stored_reasoning: set[str] = field(default_factory=set)
     _responses: dict[str, list[Any]] = field(default_factory=dict)
+    _thoughts: dict[str, str] = field(default_factory=dict)
 
     def next_id(self, prefix: str, sep: str = "_") -> str:
         """``call_1``, ``call_2``, ...: one counter per prefix."""
@@ -156,6 +157,17 @@ class RouterState:
     def reasoning_stored(self, rs_id: str) -> bool:
         with self._lock:
             return rs_id in self._stored_reasoning
+
+    def remember_thought(self, keys: list[str], value: str) -> None:
+        """What must come back with each key: the reasoning text issued with a call id (Chat), the thinking
+        signature issued with a tool_use id (Anthropic)."""
+        with self._lock:
+            for key in keys:
+                self._thoughts[key] = value
+
+    def thought_for(self, key: str) -> str | None:
+        with self._lock:
+            return self._thoughts.get(key)
 
     def store_response(self, response_id: str, items: list[Any]) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ from crazycall.conversation import (
     STOP_END_TURN,
     STOP_MAX_TOKENS,
     STOP_OTHER,
+    STOP_PAUSE,
     STOP_TOOL_USE,
     ModelResponse,
     Usage,
@@ -33,7 +34,7 @@ STOP_REASONS = {
     "model_context_window_exceeded": STOP_MAX_TOKENS,
     "tool_use": STOP_TOOL_USE,
     "refusal": STOP_CONTENT_FILTER,
-    "pause_turn": STOP_OTHER,
+    "pause_turn": STOP_PAUSE,  # §3.3: send the content back unchanged to let the model continue
 }
 
 # PROTOCOLS.md §3.5. An in-stream error gets the status of the matching HTTP error so that retry logic treats

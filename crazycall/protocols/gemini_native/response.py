@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from crazycall.conversation import (
     STOP_CONTENT_FILTER,
     STOP_END_TURN,
+    STOP_MALFORMED_TOOL_CALL,
     STOP_MAX_TOKENS,
     STOP_OTHER,
     ModelResponse,
@@ -25,7 +27,7 @@ from crazycall.conversation import (
 )
 from crazycall.errors import ProtocolViolation, TransportError
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import SSE, StreamAssembler, as_int, require_mapping
+from crazycall.protocols.base import SSE, StreamAssembler, as_int, require_mapping, truncate
 from crazycall.protocols.gemini_native.errors import in_band_error
 from crazycall.protocols.gemini_native.request import ENDPOINT, PROTOCOL, STREAM_ENDPOINT
 
@@ -38,6 +40,10 @@ _STOP_REASONS = {
     "BLOCKLIST": STOP_CONTENT_FILTER,
     "PROHIBITED_CONTENT": STOP_CONTENT_FILTER,
     "SPII": STOP_CONTENT_FILTER,
+    # §8: the model tried a call and failed; a failure of the turn (the loop retries once), not a text answer
+    "MALFORMED_FUNCTION_CALL": STOP_MALFORMED_TOOL_CALL,
+    "UNEXPECTED_TOOL_CALL": STOP_MALFORMED_TOOL_CALL,
+    "TOO_MANY_TOOL_CALLS": STOP_MALFORMED_TOOL_CALL,
 }
 
 
@@ -80,6 +86,7 @@ class _Turn:
         self.count = 0  # parts created so far; a part's number is its assembler key
         self.open: tuple[str, int] | None = None  # (kind, key) of an unsigned part the next text may extend
         self.finish_reason: str | None = None
+        self.finish_message: str | None = None
         self.block_reason: str | None = None
 
     @property
@@ -88,7 +95,15 @@ class _Turn:
 
     def response(self) -> ModelResponse:
         if self.finish_reason is not None:
-            return self.asm.finish(_STOP_REASONS.get(self.finish_reason, STOP_OTHER), self.finish_reason)
+            stop = _STOP_REASONS.get(self.finish_reason, STOP_OTHER)
+            if stop != STOP_MALFORMED_TOOL_CALL:
+                return self.asm.finish(stop, self.finish_reason)
+            # The raw reason carries finishMessage (§4.2) so the error can say what went wrong; a stray call
+            # part must not turn the failed turn into tool_use (the assembler would).
+            detail = self.finish_reason
+            if self.finish_message:
+                detail += f" ({truncate(self.finish_message)})"
+            return replace(self.asm.finish(stop, detail), stop_reason=stop)
         if self.block_reason is not None:
             # A blocked prompt has no candidates at all, only promptFeedback.blockReason (§4.2).
             return self.asm.finish(STOP_CONTENT_FILTER, f"blockReason: {self.block_reason}")
@@ -114,6 +129,8 @@ class _Turn:
             if not isinstance(reason, str):
                 raise ProtocolViolation("gemini: candidates[0].finishReason is not a string")
             self.finish_reason = reason
+            message = candidate.get("finishMessage")
+            self.finish_message = message if isinstance(message, str) and message.strip() else None
 
     def _metadata(self, body: Mapping[str, Any]) -> None:
         usage = body.get("usageMetadata")

@@ -213,7 +213,7 @@ def test_request_checks(client: httpx.Client, change: dict[str, Any], message: s
         ({"anthropic-version": "2023-06-01"}, 401, "authentication_error", "x-api-key header is required"),
         ({"x-api-key": "k"}, 400, "invalid_request_error", "anthropic-version: header is required"),
         (
-            {"Authorization": "Bearer k", "anthropic-version": "2023-06-01"},
+            {"Authorization": "Basic k", "anthropic-version": "2023-06-01"},
             401,
             "authentication_error",
             "x-api-key header is required",

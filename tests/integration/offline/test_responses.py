@@ -11,6 +11,8 @@ from crazycall.offline.wire import encrypted_reasoning
 
 from .support import BEARER, RESPONSES, datas, encode, events, post, responses_tools
 
+ENCRYPTED = ["reasoning.encrypted_content"]
+
 
 def ask(prompt: str, *names: str, model: str = "gpt-4.1", **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "input": [{"role": "user", "content": prompt}], **extra}
@@ -69,7 +71,7 @@ def test_function_call_response_shape(client: httpx.Client) -> None:
 
 
 def test_reasoning_model_emits_a_reasoning_item_first(client: httpx.Client) -> None:
-    reply = call(client, ask("weather and time", "get_weather", "get_time", model="gpt-5.4"))
+    reply = call(client, ask("weather and time", "get_weather", "get_time", model="gpt-5.4", include=ENCRYPTED))
     assert [item["type"] for item in reply["output"]] == ["reasoning", "message", "function_call", "function_call"]
     assert reply["output"][0] == {
         "type": "reasoning",
@@ -84,7 +86,7 @@ def test_reasoning_model_emits_a_reasoning_item_first(client: httpx.Client) -> N
 
 
 def test_stateless_follow_up_with_reasoning_echo_answers_in_text(client: httpx.Client) -> None:
-    body = ask("weather and time", "get_weather", "get_time", model="o4-mini", store=False)
+    body = ask("weather and time", "get_weather", "get_time", model="o4-mini", store=False, include=ENCRYPTED)
     follow = answer(body, call(client, body), ["sunny", "noon"])
     reply = call(client, follow)
     assert [item["type"] for item in reply["output"]] == ["message"]
@@ -101,7 +103,7 @@ def test_function_call_without_its_reasoning_item_is_rejected(client: httpx.Clie
 
 
 def test_reasoning_item_without_encrypted_content_and_store_false_is_404(client: httpx.Client) -> None:
-    body = ask("What is the weather in Paris?", "get_weather", model="gpt-5.4", store=False)
+    body = ask("What is the weather in Paris?", "get_weather", model="gpt-5.4", store=False, include=ENCRYPTED)
     follow = answer(body, call(client, body), ["sunny"])
     del follow["input"][1]["encrypted_content"]
     assert error(client, follow, 404) == (
@@ -111,7 +113,7 @@ def test_reasoning_item_without_encrypted_content_and_store_false_is_404(client:
 
 
 def test_reasoning_item_checks(client: httpx.Client) -> None:
-    body = ask("What is the weather in Paris?", "get_weather", model="gpt-5.4")
+    body = ask("What is the weather in Paris?", "get_weather", model="gpt-5.4", include=ENCRYPTED)
     follow = answer(body, call(client, body), ["sunny"])
     stored = {**follow, "input": [dict(i) for i in follow["input"]]}
     del stored["input"][1]["encrypted_content"]
@@ -192,7 +194,7 @@ def test_stream_event_sequence_for_one_call(client: httpx.Client) -> None:
 
 
 def test_stream_reasoning_and_text_events(client: httpx.Client) -> None:
-    body = ask("weather and time", "get_weather", "get_time", model="gpt-5.4", stream=True)
+    body = ask("weather and time", "get_weather", "get_time", model="gpt-5.4", stream=True, include=ENCRYPTED)
     payloads = datas(events(client, RESPONSES, body, BEARER))
     items = [(p["type"], p["output_index"]) for p in payloads if p["type"].startswith("response.output_item")]
     assert items == [

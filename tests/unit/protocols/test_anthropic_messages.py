@@ -22,6 +22,7 @@ from crazycall.conversation import (
     STOP_END_TURN,
     STOP_MAX_TOKENS,
     STOP_OTHER,
+    STOP_PAUSE,
     STOP_TOOL_USE,
     Conversation,
     Message,
@@ -442,7 +443,7 @@ def test_parse_thinking_blocks() -> None:
         ("model_context_window_exceeded", STOP_MAX_TOKENS),
         ("tool_use", STOP_TOOL_USE),  # no tool_use block here: the word alone is mapped
         ("refusal", STOP_CONTENT_FILTER),
-        ("pause_turn", STOP_OTHER),
+        ("pause_turn", STOP_PAUSE),
         ("something_new", STOP_OTHER),
         (None, STOP_OTHER),
     ],

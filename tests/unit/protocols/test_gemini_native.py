@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from crazycall.conversation import (
     STOP_CONTENT_FILTER,
     STOP_END_TURN,
+    STOP_MALFORMED_TOOL_CALL,
     STOP_MAX_TOKENS,
     STOP_OTHER,
     STOP_TOOL_USE,
@@ -447,7 +448,11 @@ def test_arguments_that_are_not_an_object_are_kept_with_an_error() -> None:
         ("text.json", STOP_END_TURN, "STOP"),
         ("max_tokens.json", STOP_MAX_TOKENS, "MAX_TOKENS"),
         ("safety.json", STOP_CONTENT_FILTER, "SAFETY"),
-        ("malformed_call.json", STOP_OTHER, "MALFORMED_FUNCTION_CALL"),
+        (
+            "malformed_call.json",
+            STOP_MALFORMED_TOOL_CALL,
+            "MALFORMED_FUNCTION_CALL (Malformed function call: print(default_api.get_weather(city='Paris')",
+        ),
     ],
 )
 def test_stop_reasons(name: str, stop: str, raw: str) -> None:
@@ -463,7 +468,6 @@ def test_stop_reasons(name: str, stop: str, raw: str) -> None:
         ("PROHIBITED_CONTENT", STOP_CONTENT_FILTER),
         ("SPII", STOP_CONTENT_FILTER),
         ("LANGUAGE", STOP_OTHER),
-        ("TOO_MANY_TOOL_CALLS", STOP_OTHER),
         ("SOMETHING_NEW", STOP_OTHER),
     ],
 )
