@@ -24,6 +24,7 @@ from crazycall.events import (
     StreamEvent,
     TextDelta,
     ToolCallRecord,
+    ToolCancelled,
     ToolFinished,
     ToolStarted,
     TurnFinished,
@@ -68,7 +69,8 @@ class LoopState:
     repeat_rounds: int = 0
 
     def result(self) -> RunResult:
-        text = self.last.message.text if self.last else ""
+        # The text of a turn that called tools is progress ("Calling get_weather."), not an answer.
+        text = self.last.message.text if self.last and not self.last.message.tool_calls else ""
         if self.partial:
             text = self.partial.text()
         stop = self.last.stop_reason if self.last else ""
@@ -190,14 +192,35 @@ def _masked(outcome: CallOutcome) -> CallOutcome:
 
 
 def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...], emit: Emit) -> None:
+    done: list[CallOutcome] = []
+
     def finished(outcome: CallOutcome) -> None:
         outcome = _masked(outcome)
+        done.append(outcome)
         emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
 
-    outcomes = [
-        _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
-    ]
+    try:
+        outcomes = [
+            _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
+        ]
+    except KeyboardInterrupt:
+        _interrupted(state, calls, done, emit)
+        raise
     assert state.records is not None
     state.records.extend(_record(o) for o in outcomes)
     # Results go back in call order whatever order they finished in (chat/gemini match by position too).
     state.conversation = state.conversation.append(Message("tool", tuple(o.result for o in outcomes)))
+
+
+def _interrupted(state: LoopState, calls: tuple[ToolCall, ...], done: list[CallOutcome], emit: Emit) -> None:
+    """Ctrl-C while tools ran: the calls that finished are reported, the others are reported cancelled."""
+    by_call = {id(o.call): o for o in done}
+    assert state.records is not None
+    for call in calls:
+        outcome = by_call.get(id(call))
+        if outcome is not None:
+            state.records.append(_record(outcome))
+            continue
+        arguments: Any = call.raw_arguments if call.arguments_error else call.arguments
+        state.records.append(ToolCallRecord(call.id, call.name, arguments, None, True, 0.0, cancelled=True))
+        emit(ToolCancelled(call))

@@ -20,6 +20,8 @@ def read_prompt(prompt: str | None) -> str:
     from crazycall.errors import UsageError
 
     if prompt is not None and prompt != "-":
+        if not prompt.strip():  # like an empty stdin: nothing to send, and a model would only guess
+            raise UsageError("the prompt argument is empty: pass some text, or '-' to read it from stdin")
         return prompt
     if prompt is None and sys.stdin.isatty():
         raise UsageError("no prompt: pass it as an argument, or pipe it on stdin (use '-' to read stdin)")

@@ -22,6 +22,8 @@ def tool_call_dict(record: ToolCallRecord) -> dict[str, Any]:
     }
     if record.declined is not None:  # a call held back by approval: "not_permitted" or "user_declined"
         data["declined"] = record.declined
+    if record.cancelled:  # still running when the run was interrupted: no result
+        data["cancelled"] = True
     return data
 
 
@@ -34,6 +36,8 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "turns": result.turns,
         "tool_calls": [tool_call_dict(r) for r in result.tool_calls],
         "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens},
+        "run_id": result.run_id,
+        "transcript": result.transcript,
     }
 
 
