@@ -57,7 +57,7 @@ def get_app() -> typer.Typer:
         name="crazycall",
         help="Run LLM tool calls from the command line: chat, responses, messages and gemini protocols.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},

@@ -112,8 +112,6 @@ class ToolCallRecord:
     duration_ms: float
     declined: str | None = None
     """Not run for want of approval: "not_permitted" (nobody could be asked) or "user_declined"."""
-    cancelled: bool = False
-    """Still running when the run was interrupted (Ctrl-C): it has no result."""
 
 
 @dataclass(frozen=True)

@@ -213,14 +213,13 @@ def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...]
 
 
 def _interrupted(state: LoopState, calls: tuple[ToolCall, ...], done: list[CallOutcome], emit: Emit) -> None:
-    """Ctrl-C while tools ran: the calls that finished are reported, the others are reported cancelled."""
+    """Ctrl-C while tools ran: the calls that finished keep their records (``--json``'s ``tool_calls``); each
+    one still running gets a ``ToolCancelled`` event and no record, as it has no result."""
     by_call = {id(o.call): o for o in done}
     assert state.records is not None
     for call in calls:
         outcome = by_call.get(id(call))
         if outcome is not None:
             state.records.append(_record(outcome))
-            continue
-        arguments: Any = call.raw_arguments if call.arguments_error else call.arguments
-        state.records.append(ToolCallRecord(call.id, call.name, arguments, None, True, 0.0, cancelled=True))
-        emit(ToolCancelled(call))
+        else:
+            emit(ToolCancelled(call))

@@ -22,8 +22,6 @@ def tool_call_dict(record: ToolCallRecord) -> dict[str, Any]:
     }
     if record.declined is not None:  # a call held back by approval: "not_permitted" or "user_declined"
         data["declined"] = record.declined
-    if record.cancelled:  # still running when the run was interrupted: no result
-        data["cancelled"] = True
     return data
 
 
