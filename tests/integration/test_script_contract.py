@@ -180,6 +180,13 @@ def test_a_usage_error_with_jsonl_asked_ends_with_an_error_event(tmp_path: Path,
     }
 
 
+def test_a_failed_smoke_run_prints_its_json_array_and_nothing_else(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "smoke", "--offline", "--fault", "chat=http500", "--max-retries", "0", "--json")
+    assert done.returncode == EXIT_PROVIDER
+    cases = json.loads(done.stdout)  # one JSON document: no error object after the array
+    assert [c["status"] for c in cases].count("pass") == 3
+
+
 def test_a_prompt_that_says_json_is_not_a_flag(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "ask", "--offlin", "--", "--json")
     assert done.returncode == EXIT_USAGE
