@@ -124,6 +124,49 @@ def _failed_result(error: CrazycallError, state: Any) -> RunResult | None:
     return replace(result, stop_reason="interrupted" if isinstance(error, Interrupted) else "error")
 
 
+class _Reporter:
+    """Where a run's events go (the transcript first, then the renderer behind an ``_OutputGuard``), and how
+    its result or its failure is stamped with the run's id and reported."""
+
+    def __init__(self, transcript: Transcript, renderer: Emit, out: TextIO, state: Any) -> None:
+        self.transcript, self.out, self.state = transcript, out, state
+        self.guard = _OutputGuard(renderer)
+        self.emit = transcript.wrap(self.guard)
+
+    def flush(self) -> None:
+        """The transport waits for the network: what the transcript and stdout hold goes out now."""
+        self.transcript.flush()
+        self.guard.flush(self.out)
+
+    def stamped(self, result: RunResult) -> RunResult:
+        path = self.transcript.path
+        return replace(result, run_id=self.transcript.run_id, transcript=str(path) if path is not None else None)
+
+    def finished(self, result: RunResult) -> RunResult:
+        result = self.stamped(result)
+        self.emit(RunFinished(result))
+        return result
+
+    def failed(self, error: CrazycallError) -> CrazycallError:
+        partial = _failed_result(error, self.state)
+        self.emit(RunFailed(error, self.stamped(partial) if partial is not None else None))
+        error.reported = True  # the renderer showed it (or its reader is gone): the CLI adds no JSON of its own
+        return error
+
+
+def _settings(opts: AskOptions) -> Settings:
+    return load_settings(
+        api_key=opts.api_key,
+        base_url=opts.base_url,
+        model=opts.model,
+        timeout=opts.timeout,
+        max_turns=opts.max_turns,
+        max_tokens=opts.max_tokens,
+        max_retries=opts.max_retries,
+        tool_timeout=opts.tool_timeout,
+    )
+
+
 def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) -> RunResult:
     """Run one conversation to its end.
 
@@ -142,65 +185,31 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
     renderer = make_renderer(
         opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning
     )
-    guard = _OutputGuard(renderer)
-    emit = transcript.wrap(guard)
+    state = LoopState(Conversation.start(opts.prompt, opts.system))
+    report = _Reporter(transcript, renderer, out, state)
     # Approval may ask at a terminal (never with JSON output or without a TTY); a live display pauses first.
     tool_prompt = ToolPrompt(can_prompt(opts.output, sys.stdin, out, err), getattr(renderer, "pause", None))
-    state = LoopState(Conversation.start(opts.prompt, opts.system))
-
-    def flush() -> None:  # the transport waits for the network: what the transcript and stdout hold goes out now
-        transcript.flush()
-        guard.flush(out)
-
-    def stamped(result: RunResult | None) -> RunResult | None:
-        if result is None:
-            return None
-        path = str(transcript.path) if transcript.path is not None else None
-        return replace(result, run_id=transcript.run_id, transcript=path)
-
-    def failed(error: CrazycallError) -> None:
-        emit(RunFailed(error, stamped(_failed_result(error, state))))
-        error.reported = True  # the renderer showed it (or its reader is gone): the CLI adds no JSON of its own
-
     finished = False
     try:
-        settings = load_settings(
-            api_key=opts.api_key,
-            base_url=opts.base_url,
-            model=opts.model,
-            timeout=opts.timeout,
-            max_turns=opts.max_turns,
-            max_tokens=opts.max_tokens,
-            max_retries=opts.max_retries,
-            tool_timeout=opts.tool_timeout,
-        )
-        result = _run(opts, settings, state, emit, transcript, err, tool_prompt, flush)
+        result = _run(opts, _settings(opts), state, report.emit, transcript, err, tool_prompt, report.flush)
         if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
             names = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
             raise ToolErrorsPresent(f"tool call(s) ended in error: {names} (--fail-on-tool-error)")
         finished = True  # from here on only the report can fail (a closed stdout): the transcript has its end
-        result = stamped(result) or result
-        emit(RunFinished(result))
+        return report.finished(result)
     except CrazycallError as error:
         if not finished:
-            failed(error)
+            report.failed(error)
         raise
     except KeyboardInterrupt:
-        interrupted = Interrupted("interrupted")
-        failed(interrupted)
-        raise interrupted from None
+        raise report.failed(Interrupted("interrupted")) from None
     except BrokenPipeError:  # a write outside the renderer (a prompt, a note) found its reader gone
-        closed = OutputClosed()
-        guard.closed = True
-        failed(closed)
-        raise closed from None
+        report.guard.closed = True
+        raise report.failed(OutputClosed()) from None
     except Exception as exc:  # a bug: still one line, one JSON object and a transcript record (exit 1)
-        unexpected = CrazycallError(f"unexpected {type(exc).__name__}: {exc}")
-        failed(unexpected)
-        raise unexpected from exc
+        raise report.failed(CrazycallError(f"unexpected {type(exc).__name__}: {exc}")) from exc
     finally:
         transcript.close()
-    return result
 
 
 @dataclass(frozen=True)
