@@ -200,13 +200,26 @@ def usage_message(exc: Exception) -> str:
     return text[:1].lower() + text[1:]
 
 
-def main() -> None:
-    """Console-script entry point: the app runs with Click's standalone mode off, so usage errors, a closed pipe
-    and errors raised outside a command body are worded here, one line each."""
-    if len(sys.argv) == 2 and sys.argv[1] in VERSION_FLAGS:
-        sys.stdout.write(version_line() + "\n")
-        return
-    app = get_app()
+def _identity(fd_or_path: int | str) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd_or_path) if isinstance(fd_or_path, int) else os.stat(fd_or_path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _pipe_gone(stdout_was: tuple[int, int] | None) -> bool:
+    """Whether an exit 1 is a library's answer to a closed stdout: Click wraps sys.stdout (``--help | true``),
+    Rich points fd 1 at /dev/null (a table into ``| head``). Both then exit 1; a closed pipe is 141 here."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    now = _identity(1)
+    return now is not None and now != stdout_was and now == _identity(os.devnull)
+
+
+def _invoke(app: typer.Typer) -> int:
+    """Run the app with Click's standalone mode off; usage errors, a closed pipe and errors raised outside a
+    command body are worded here, one line each. Returns the exit status of a run that ended normally."""
     from typer import Abort
 
     click = _click_exceptions()
@@ -226,5 +239,20 @@ def main() -> None:
     except CrazycallError as err:  # raised outside a @handled body (e.g. in a callback)
         report_error(err)
         raise SystemExit(err.exit_code) from None
-    # typer.Exit(code) comes back as a return value in this mode; exit as Click's standalone mode does
-    raise SystemExit(code if isinstance(code, int) else 0)
+    # typer.Exit(code) comes back as a return value in this mode
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if len(sys.argv) == 2 and sys.argv[1] in VERSION_FLAGS:
+        sys.stdout.write(version_line() + "\n")
+        return
+    stdout_was = _identity(1)
+    try:
+        code = _invoke(get_app())
+    except SystemExit as exc:
+        if exc.code == EXIT_UNEXPECTED and _pipe_gone(stdout_was):
+            output_closed()
+        raise
+    raise SystemExit(code)  # as Click's standalone mode does

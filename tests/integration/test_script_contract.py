@@ -117,8 +117,10 @@ def test_a_reader_that_leaves_after_the_first_line_is_not_a_bug(tmp_path: Path) 
         ["ask", "--offline", *TOOLS, "--json", PROMPT],
         ["smoke", "--offline", "--json"],
         ["smoke", "--offline", "-o", "plain"],
+        ["tools", "list", *TOOLS],  # a Rich table: Rich's own broken-pipe exit (1) becomes 141
+        ["ask", "--help"],  # Click's own broken-pipe exit (1) becomes 141
     ],
-    ids=["ask-quiet", "ask-json", "smoke-json", "smoke-plain"],
+    ids=["ask-quiet", "ask-json", "smoke-json", "smoke-plain", "tools-list", "help"],
 )
 def test_output_into_a_pipe_already_closed_exits_141_silently(tmp_path: Path, args: list[str]) -> None:
     with start(tmp_path, *args) as proc:
