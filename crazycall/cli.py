@@ -181,7 +181,7 @@ def handled(func: F) -> F:
 
 
 def _click_exceptions() -> Any:
-    """Click's exception classes: typer >= 0.20 carries its own copy of click, older typers use click itself."""
+    """Click's exception classes: recent typers carry their own copy of click (typer._click), older ones use click."""
     import importlib
 
     try:
