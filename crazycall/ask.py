@@ -108,7 +108,7 @@ class _OutputGuard:
     def _guarded(self, write: Callable[[Any], None], event: Any) -> None:
         try:
             write(event)
-        except BrokenPipeError:
+        except (BrokenPipeError, SystemExit):  # SystemExit: Rich's Console.on_broken_pipe answers a closed pipe so
             self.closed = True
             raise OutputClosed() from None
 

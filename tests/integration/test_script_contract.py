@@ -131,6 +131,18 @@ def test_output_into_a_pipe_already_closed_exits_141_silently(tmp_path: Path, ar
     assert stderr == ""
 
 
+def test_a_closed_pipe_under_the_rich_view_still_completes_the_transcript(tmp_path: Path) -> None:
+    transcript = tmp_path / "run.jsonl"
+    with start(tmp_path, "ask", "--offline", *TOOLS, "-o", "rich", "--transcript", str(transcript), PROMPT) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=60) == EXIT_BROKEN_PIPE
+    assert stderr == ""
+    assert records(transcript)[-1]["type"] == "end"
+    assert records(transcript)[-1]["outcome"] == "output_closed"
+
+
 # ---------------------------------------------------------------- 2. usage errors
 
 
