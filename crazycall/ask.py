@@ -12,14 +12,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from crazycall import __version__
 from crazycall.conversation import Conversation
-from crazycall.errors import CrazycallError, Interrupted, ToolErrorsPresent, UsageError
-from crazycall.events import Emit, RunFailed, RunFinished, RunResult, RunStarted
+from crazycall.errors import CrazycallError, Interrupted, OutputClosed, ToolErrorsPresent, UsageError
+from crazycall.events import Emit, Event, RunFailed, RunFinished, RunResult, RunStarted
 from crazycall.render import make_renderer
 from crazycall.settings import ENV_API_KEY, Settings, load_settings
 from crazycall.tools.approval import ToolPrompt, can_prompt
@@ -89,61 +89,127 @@ def router_endpoint(
     yield settings.base_url, settings.api_key
 
 
+class _OutputGuard:
+    """Passes events to the renderer until its reader goes away (``| head -1``): that becomes ``OutputClosed``
+    once, and later events (the failure report included) only reach the transcript."""
+
+    def __init__(self, renderer: Emit) -> None:
+        self.renderer = renderer
+        self.closed = False
+
+    def __call__(self, event: Event) -> None:
+        if not self.closed:
+            self._guarded(self.renderer, event)
+
+    def flush(self, out: TextIO) -> None:
+        if not self.closed:
+            self._guarded(lambda _event: out.flush(), None)
+
+    def _guarded(self, write: Callable[[Any], None], event: Any) -> None:
+        try:
+            write(event)
+        except (BrokenPipeError, SystemExit):  # SystemExit: Rich's Console.on_broken_pipe answers a closed pipe so
+            self.closed = True
+            raise OutputClosed() from None
+
+
+def _failed_result(error: CrazycallError, state: Any) -> RunResult | None:
+    """What a failed run reports: the partial result, its ``stop_reason`` saying why the model did not finish
+    (``interrupted`` or ``error``), except after --fail-on-tool-error, where the model did finish."""
+    if not state.turns:
+        return None
+    result: RunResult = state.result()
+    if isinstance(error, ToolErrorsPresent):
+        return result
+    return replace(result, stop_reason="interrupted" if isinstance(error, Interrupted) else "error")
+
+
+class _Reporter:
+    """Where a run's events go (the transcript first, then the renderer behind an ``_OutputGuard``), and how
+    its result or its failure is stamped with the run's id and reported."""
+
+    def __init__(self, transcript: Transcript, renderer: Emit, out: TextIO, state: Any) -> None:
+        self.transcript, self.out, self.state = transcript, out, state
+        self.guard = _OutputGuard(renderer)
+        self.emit = transcript.wrap(self.guard)
+
+    def flush(self) -> None:
+        """The transport waits for the network: what the transcript and stdout hold goes out now."""
+        self.transcript.flush()
+        self.guard.flush(self.out)
+
+    def stamped(self, result: RunResult) -> RunResult:
+        path = self.transcript.path
+        return replace(result, run_id=self.transcript.run_id, transcript=str(path) if path is not None else None)
+
+    def finished(self, result: RunResult) -> RunResult:
+        result = self.stamped(result)
+        self.emit(RunFinished(result))
+        return result
+
+    def failed(self, error: CrazycallError) -> CrazycallError:
+        partial = _failed_result(error, self.state)
+        self.emit(RunFailed(error, self.stamped(partial) if partial is not None else None))
+        error.reported = True  # the renderer showed it (or its reader is gone): the CLI adds no JSON of its own
+        return error
+
+
+def _settings(opts: AskOptions) -> Settings:
+    return load_settings(
+        api_key=opts.api_key,
+        base_url=opts.base_url,
+        model=opts.model,
+        timeout=opts.timeout,
+        max_turns=opts.max_turns,
+        max_tokens=opts.max_tokens,
+        max_retries=opts.max_retries,
+        tool_timeout=opts.tool_timeout,
+    )
+
+
 def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) -> RunResult:
     """Run one conversation to its end.
 
     Every failure is first reported to the renderer (so ``--json`` still prints one object, with ``error``
     and whatever partial result exists), then raised for the CLI's handler. The transcript records each
-    event before the renderer sees it.
+    event before the renderer sees it. The tool session (and the processes it started) is closed on every
+    way out, Ctrl-C included (``_run``'s ``with``).
     """
     from crazycall.loop import LoopState
-    from crazycall.transcript import Transcript
+    from crazycall.transcript import Transcript, new_run_id
 
     out = out or sys.stdout
     err = err or sys.stderr
     transcript = Transcript()
+    transcript.run_id = new_run_id()  # the run has an id from the start, also with --no-transcript
     renderer = make_renderer(
         opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning
     )
-    emit = transcript.wrap(renderer)
+    state = LoopState(Conversation.start(opts.prompt, opts.system))
+    report = _Reporter(transcript, renderer, out, state)
     # Approval may ask at a terminal (never with JSON output or without a TTY); a live display pauses first.
     tool_prompt = ToolPrompt(can_prompt(opts.output, sys.stdin, out, err), getattr(renderer, "pause", None))
-    state = LoopState(Conversation.start(opts.prompt, opts.system))
-
-    def flush() -> None:  # the transport waits for the network: what the transcript and stdout hold goes out now
-        transcript.flush()
-        out.flush()
-
+    finished = False
     try:
-        settings = load_settings(
-            api_key=opts.api_key,
-            base_url=opts.base_url,
-            model=opts.model,
-            timeout=opts.timeout,
-            max_turns=opts.max_turns,
-            max_tokens=opts.max_tokens,
-            max_retries=opts.max_retries,
-            tool_timeout=opts.tool_timeout,
-        )
-        result = _run(opts, settings, state, emit, transcript, err, tool_prompt, flush)
+        result = _run(opts, _settings(opts), state, report.emit, transcript, err, tool_prompt, report.flush)
         if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
-            failed = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
-            raise ToolErrorsPresent(f"tool call(s) ended in error: {failed} (--fail-on-tool-error)")
-        emit(RunFinished(result))
+            names = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
+            raise ToolErrorsPresent(f"tool call(s) ended in error: {names} (--fail-on-tool-error)")
+        finished = True  # from here on only the report can fail (a closed stdout): the transcript has its end
+        return report.finished(result)
     except CrazycallError as error:
-        emit(RunFailed(error, state.result() if state.turns else None))
+        if not finished:
+            report.failed(error)
         raise
     except KeyboardInterrupt:
-        interrupted = Interrupted("interrupted")
-        emit(RunFailed(interrupted, state.result() if state.turns else None))
-        raise interrupted from None
+        raise report.failed(Interrupted("interrupted")) from None
+    except BrokenPipeError:  # a write outside the renderer (a prompt, a note) found its reader gone
+        report.guard.closed = True
+        raise report.failed(OutputClosed()) from None
     except Exception as exc:  # a bug: still one line, one JSON object and a transcript record (exit 1)
-        unexpected = CrazycallError(f"unexpected {type(exc).__name__}: {exc}")
-        emit(RunFailed(unexpected, state.result() if state.turns else None))
-        raise unexpected from exc
+        raise report.failed(CrazycallError(f"unexpected {type(exc).__name__}: {exc}")) from exc
     finally:
         transcript.close()
-    return result
 
 
 @dataclass(frozen=True)
@@ -177,6 +243,7 @@ def _plan(opts: AskOptions, settings: Settings, err: TextIO) -> _Plan:
     conv = prior.conversation
     system = opts.system if opts.system is not None else conv.system
     conv = Conversation(system, conv.messages).append(user_text(opts.prompt))
+    err.write(f"crazycall: continuing run {prior.run_id} ({model}, {protocol})\n")
     dropped = foreign_provider_data(conv, protocol)
     if dropped:  # adapters echo only their own provider_data (conversation.py): say what is left behind
         err.write(f"crazycall: note: dropped provider-only data from {', '.join(dropped)}\n")
@@ -186,11 +253,11 @@ def _plan(opts: AskOptions, settings: Settings, err: TextIO) -> _Plan:
 
 def _start_transcript(opts: AskOptions, settings: Settings, plan: _Plan, endpoint: str, transcript: Any) -> None:
     from crazycall.redact import redact
-    from crazycall.transcript import Transcript, conversation_to_json, new_run_id
+    from crazycall.transcript import Transcript, conversation_to_json
 
     if not opts.save_transcript:
         return
-    run_id = new_run_id()
+    run_id = transcript.run_id
     header = {
         "version": __version__,
         "model": plan.model,
@@ -261,7 +328,9 @@ def _run(
         router_endpoint(opts.offline, settings) as (base_url, api_key),
     ):
         _start_transcript(opts, settings, plan, endpoint, transcript)
-        emit(RunStarted(plan.model, plan.protocol, endpoint, tuple(runner.registry.names())))
+        path = str(transcript.path) if transcript.path is not None else None
+        names = tuple(runner.registry.names())
+        emit(RunStarted(plan.model, plan.protocol, endpoint, names, transcript.run_id, path))
         options = _transport_options(settings)
         with Transport(base_url, api_key, options, observer=transcript.observe, on_wait=flush) as transport:
             return run(state, adapter, transport, runner, loop_options, emit, transcript.message)

@@ -16,10 +16,18 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from crazycall import __version__
-from crazycall.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, CrazycallError
+from crazycall.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    CrazycallError,
+    OutputClosed,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     import typer
@@ -49,7 +57,7 @@ def get_app() -> typer.Typer:
         name="crazycall",
         help="Run LLM tool calls from the command line: chat, responses, messages and gemini protocols.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -88,8 +96,63 @@ def print_error(err: BaseException, verbose: bool = False) -> None:
     sys.stderr.flush()
 
 
+def machine_output(argv: list[str]) -> str | None:
+    """``"json"`` or ``"jsonl"`` when the command line asks for machine-readable output, else None.
+
+    Read from the raw arguments because a usage error happens before (or instead of) parsing them.
+    """
+    json_flag, value = False, ""
+    for i, arg in enumerate(argv):
+        if arg == "--":  # what follows is a prompt, not a flag
+            break
+        if arg == "--json":
+            json_flag = True
+        elif arg in ("-o", "--output") and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-o") and not arg.startswith("--"):
+            value = arg[2:]
+    if json_flag:  # --json wins over -o, as in the commands themselves
+        return "json"
+    return value if value in ("json", "jsonl") else None
+
+
+def report_error(err: CrazycallError, verbose: bool = False) -> None:
+    """The error line on stderr, and (unless the command already did) the JSON form the command line asked for:
+    ``{"error": {...}}`` with ``--json``, an ``error`` event with ``-o jsonl``."""
+    print_error(err, verbose)
+    mode = None if err.reported else machine_output(sys.argv[1:])
+    if mode is None:
+        return
+    import json
+
+    from crazycall.render.summary import error_dict
+
+    data = {"error": error_dict(err)} if mode == "json" else {"event": "error", **error_dict(err)}
+    try:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        output_closed()
+
+
+def output_closed() -> NoReturn:
+    """stdout's reader went away (``| head -1``): no message, exit 141 like a tool killed by SIGPIPE.
+
+    stdout is pointed at /dev/null first, so the interpreter's flush at exit finds nowhere to fail.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing will be flushed to a pipe
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
+
+
 def handled(func: F) -> F:
-    """Decorate a command body: CrazycallError -> one line + its exit code; Ctrl-C -> 130."""
+    """Decorate a command body: CrazycallError -> one line + its exit code; Ctrl-C -> 130; a closed pipe -> 141."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -98,8 +161,10 @@ def handled(func: F) -> F:
         verbose = bool(kwargs.get("verbose")) or os.environ.get("CRAZYCALL_VERBOSE") == "1"
         try:
             return func(*args, **kwargs)
+        except (OutputClosed, BrokenPipeError):
+            output_closed()
         except CrazycallError as err:
-            print_error(err, verbose)
+            report_error(err, verbose)
             raise SystemExit(err.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("crazycall: interrupted\n")
@@ -107,7 +172,7 @@ def handled(func: F) -> F:
         except (Exit, Abort):
             raise
         except Exception as err:
-            if hasattr(err, "show"):  # a click/typer usage error raised in the body: click prints it, exit 2
+            if hasattr(err, "show"):  # a click/typer usage error raised in the body: main words it, exit 2
                 raise
             print_error(err, verbose)  # a bug: one line (the traceback with --verbose), exit 1
             raise SystemExit(EXIT_UNEXPECTED) from None
@@ -115,13 +180,79 @@ def handled(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _click_exceptions() -> Any:
+    """Click's exception classes: recent typers carry their own copy of click (typer._click), older ones use click."""
+    import importlib
+
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        return importlib.import_module("click.exceptions")
+
+
+def usage_message(exc: Exception) -> str:
+    """Click's usage error as one line: ``no such option --offlin (did you mean --offline?)``."""
+    if isinstance(exc, _click_exceptions().NoSuchOption):
+        possible = exc.possibilities or ()
+        hint = f" (did you mean {' or '.join(possible)}?)" if possible else ""
+        return f"no such option {exc.option_name}{hint}"
+    text = " ".join(str(getattr(exc, "format_message", exc.__str__)()).split()).rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def _identity(fd_or_path: int | str) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd_or_path) if isinstance(fd_or_path, int) else os.stat(fd_or_path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _pipe_gone(stdout_was: tuple[int, int] | None) -> bool:
+    """Whether an exit 1 is a library's answer to a closed stdout: Click wraps sys.stdout (``--help | true``),
+    Rich points fd 1 at /dev/null (a table into ``| head``). Both then exit 1; a closed pipe is 141 here."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    now = _identity(1)
+    return now is not None and now != stdout_was and now == _identity(os.devnull)
+
+
+def _invoke(app: typer.Typer) -> int:
+    """Run the app with Click's standalone mode off; usage errors, a closed pipe and errors raised outside a
+    command body are worded here, one line each. Returns the exit status of a run that ended normally."""
+    from typer import Abort
+
+    click = _click_exceptions()
+    try:
+        code = app(prog_name="crazycall", standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:  # bare ``crazycall`` / ``crazycall tools``: the help, as before
+        exc.show()
+        raise SystemExit(EXIT_USAGE) from None
+    except click.ClickException as exc:  # usage errors, and e.g. a file option Click could not open
+        report_error(UsageError(usage_message(exc)))
+        raise SystemExit(EXIT_USAGE) from None
+    except Abort:
+        sys.stderr.write("crazycall: interrupted\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except (OutputClosed, BrokenPipeError):
+        output_closed()
+    except CrazycallError as err:  # raised outside a @handled body (e.g. in a callback)
+        report_error(err)
+        raise SystemExit(err.exit_code) from None
+    # typer.Exit(code) comes back as a return value in this mode
+    return code if isinstance(code, int) else 0
+
+
 def main() -> None:
     """Console-script entry point."""
     if len(sys.argv) == 2 and sys.argv[1] in VERSION_FLAGS:
         sys.stdout.write(version_line() + "\n")
         return
+    stdout_was = _identity(1)
     try:
-        get_app()(prog_name="crazycall")
-    except CrazycallError as err:  # raised outside a @handled body (e.g. in a callback)
-        print_error(err)
-        raise SystemExit(err.exit_code) from None
+        code = _invoke(get_app())
+    except SystemExit as exc:
+        if exc.code == EXIT_UNEXPECTED and _pipe_gone(stdout_was):
+            output_closed()
+        raise
+    raise SystemExit(code)  # as Click's standalone mode does

@@ -19,7 +19,8 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
     │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
-    └── Interrupted       130    Ctrl-C
+    ├── Interrupted       130    Ctrl-C
+    └── OutputClosed      141    stdout's reader went away (``| head``): silent, like SIGPIPE
     OK 0
 """
 
@@ -35,6 +36,8 @@ EXIT_PROTOCOL = 6
 EXIT_MAX_TURNS = 7
 EXIT_TOOL_ERROR = 8
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed the pipe."""
 
 
 def _one_line(message: str) -> str:
@@ -49,6 +52,8 @@ class CrazycallError(Exception):
     exit_code: int = EXIT_UNEXPECTED
     #: short machine-readable name used in ``--json`` output (``error.type``)
     kind: str = "error"
+    #: already in the machine-readable output (``--json`` object, ``error`` event): the CLI adds no second one
+    reported: bool = False
 
     def __init__(self, message: str) -> None:
         self.message = _one_line(message)
@@ -160,6 +165,16 @@ class ToolErrorsPresent(CrazycallError):
 class Interrupted(CrazycallError):
     exit_code = EXIT_INTERRUPTED
     kind = "interrupted"
+
+
+class OutputClosed(CrazycallError):
+    """stdout (or stderr) was closed by its reader: not a failure worth a message, exit 141."""
+
+    exit_code = EXIT_BROKEN_PIPE
+    kind = "output_closed"
+
+    def __init__(self, message: str = "the output was closed by its reader") -> None:
+        super().__init__(message)
 
 
 def provider_error_class(status: int | None) -> type[ProviderError]:

@@ -61,6 +61,10 @@ class RunStarted:
     protocol: str
     endpoint: str
     tools: tuple[str, ...]
+    run_id: str = ""
+    """The id ``--resume`` and ``logs show`` take."""
+    transcript: str | None = None
+    """Where the transcript is written (None with ``--no-transcript``)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,13 @@ class ToolFinished:
     duration_ms: float
     output: str = ""
     """What the tool printed to stdout/stderr while it ran (shown by renderers, never mixed into stdout)."""
+
+
+@dataclass(frozen=True)
+class ToolCancelled:
+    """A call that had not finished when the run was interrupted (Ctrl-C): it has no result."""
+
+    call: ToolCall
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ class RunResult:
     tool_calls: tuple[ToolCallRecord, ...] = ()
     usage: Usage = field(default_factory=Usage)
     extra: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+    transcript: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,8 @@ class RunFailed:
     partial: RunResult | None = None
 
 
-RunEvent = RunStarted | TurnStarted | ToolStarted | ToolFinished | TurnFinished | RunFinished | RunFailed
+RunEvent = (
+    RunStarted | TurnStarted | ToolStarted | ToolFinished | ToolCancelled | TurnFinished | RunFinished | RunFailed
+)
 Event = StreamEvent | RunEvent
 Emit = Callable[[Event], None]

@@ -36,6 +36,7 @@ from crazycall.events import (
     StreamEvent,
     TextDelta,
     ToolCallRecord,
+    ToolCancelled,
     ToolFinished,
     ToolStarted,
     TurnFinished,
@@ -82,7 +83,8 @@ class LoopState:
     """The text of turns the model paused (and continued in the next turn): the answer begins with it."""
 
     def result(self) -> RunResult:
-        text = self.last.message.text if self.last else ""
+        # The text of a turn that called tools is progress ("Calling get_weather."), not an answer.
+        text = self.last.message.text if self.last and not self.last.message.tool_calls else ""
         if self.partial:
             text = self.partial.text()
         text = self.paused_text + text
@@ -236,14 +238,34 @@ def _masked(outcome: CallOutcome) -> CallOutcome:
 
 
 def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...], emit: Emit) -> None:
+    done: list[CallOutcome] = []
+
     def finished(outcome: CallOutcome) -> None:
         outcome = _masked(outcome)
+        done.append(outcome)
         emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
 
-    outcomes = [
-        _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
-    ]
+    try:
+        outcomes = [
+            _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
+        ]
+    except KeyboardInterrupt:
+        _interrupted(state, calls, done, emit)
+        raise
     assert state.records is not None
     state.records.extend(_record(o) for o in outcomes)
     # Results go back in call order whatever order they finished in (chat/gemini match by position too).
     state.conversation = state.conversation.append(Message("tool", tuple(o.result for o in outcomes)))
+
+
+def _interrupted(state: LoopState, calls: tuple[ToolCall, ...], done: list[CallOutcome], emit: Emit) -> None:
+    """Ctrl-C while tools ran: the calls that finished keep their records (``--json``'s ``tool_calls``); each
+    one still running gets a ``ToolCancelled`` event and no record, as it has no result."""
+    by_call = {id(o.call): o for o in done}
+    assert state.records is not None
+    for call in calls:
+        outcome = by_call.get(id(call))
+        if outcome is not None:
+            state.records.append(_record(outcome))
+        else:
+            emit(ToolCancelled(call))

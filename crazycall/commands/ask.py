@@ -14,12 +14,22 @@ from crazycall.cli import handled
 
 _PROTOCOL_HELP = "auto (from the model name), chat, responses, messages or gemini."
 
+# "\b" keeps Click from re-wrapping the lines below it.
+_EXAMPLES = """\b
+Examples:
+  crazycall ask --offline "What is the weather in Paris?"
+  crazycall ask -m claude-sonnet-4-6 -t tools.yaml --json "Find a cheap umbrella" | jq .text
+  crazycall ask --continue "And tomorrow?"
+"""
+
 
 def read_prompt(prompt: str | None) -> str:
     """The prompt from the argument, or from stdin when it is '-' or absent and stdin is not a terminal."""
     from crazycall.errors import UsageError
 
     if prompt is not None and prompt != "-":
+        if not prompt.strip():  # like an empty stdin: nothing to send, and a model would only guess
+            raise UsageError("the prompt argument is empty: pass some text, or '-' to read it from stdin")
         return prompt
     if prompt is None and sys.stdin.isatty():
         raise UsageError("no prompt: pass it as an argument, or pipe it on stdin (use '-' to read stdin)")
@@ -35,7 +45,7 @@ def split_names(value: str) -> tuple[str, ...]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("ask")
+    @app.command("ask", epilog=_EXAMPLES)
     @handled
     def ask_command(
         prompt: str | None = typer.Argument(None, help="The prompt; '-' or nothing (with a pipe) reads it from stdin."),

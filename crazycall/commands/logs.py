@@ -1,4 +1,4 @@
-"""``crazycall logs``: list recent runs from their transcripts; ``crazycall logs show ID`` renders one.
+"""``crazycall logs``: list recent runs from their transcripts; ``crazycall logs show [ID|last]`` renders one.
 
 Owns the flags and the two displays (a plain table / readable replay, or ``--json``). Where transcripts live,
 their record shapes and how to read them belong to ``crazycall/transcript.py``, imported when a command runs.
@@ -13,7 +13,8 @@ import typer
 
 from crazycall.cli import handled
 
-_COLUMNS = ("id", "time", "model", "protocol", "turns", "outcome")
+_COLUMNS = ("id", "time", "model", "protocol", "turns", "outcome", "prompt")
+LATEST = "last"
 
 
 def _short(text: Any, limit: int = 160) -> str:
@@ -27,6 +28,24 @@ def _table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(x) for x in column) for column in zip(header, *cells, strict=True)]
     lines = ["  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in [header, *cells]]
     return "\n".join(lines)
+
+
+def _prompt(records: list[dict[str, Any]]) -> str:
+    """The first line of the run's own prompt (the last message of its starting conversation)."""
+    run = next((r for r in records if r["type"] == "run"), {})
+    messages = (run.get("conversation") or {}).get("messages") or []
+    if not messages or not isinstance(messages[-1], dict):
+        return ""
+    text = "".join(p.get("text", "") for p in messages[-1].get("parts", []) if isinstance(p, dict))
+    first = next((line for line in str(text).splitlines() if line.strip()), "")
+    return _short(first, 60)
+
+
+def _row(path: Any) -> dict[str, Any]:
+    from crazycall.transcript import read_records, summarize
+
+    records = read_records(path)
+    return {**summarize(path, records).to_json(), "prompt": _prompt(records)}
 
 
 def _message_lines(message: dict[str, Any]) -> list[str]:
@@ -96,12 +115,12 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "-n", "--limit", min=1, help="How many runs to list (newest first)."),
         json_output: bool = typer.Option(False, "--json", help="Print a JSON array."),
     ) -> None:
-        """List recent runs: id, time, model, protocol, turns, outcome."""
+        """List recent runs: id, time, model, protocol, turns, outcome, first line of the prompt."""
         if ctx.invoked_subcommand is not None:
             return
-        from crazycall.transcript import summarize, transcript_files, transcripts_dir
+        from crazycall.transcript import transcript_files, transcripts_dir
 
-        rows = [summarize(path).to_json() for path in transcript_files()[:limit]]
+        rows = [_row(path) for path in transcript_files()[:limit]]
         if json_output:
             typer.echo(json.dumps(rows, ensure_ascii=False))
         elif rows:
@@ -112,13 +131,22 @@ def register(app: typer.Typer) -> None:
     @logs_app.command("show")
     @handled
     def show_command(
-        run_id: str = typer.Argument(..., help="A run id (or a unique prefix), or a transcript file."),
+        run_id: str = typer.Argument(
+            LATEST, help="A run id (or a unique prefix), a transcript file, or 'last' (the default)."
+        ),
         json_output: bool = typer.Option(False, "--json", help="Print the run and all its records as JSON."),
     ) -> None:
-        """Show one run: requests, responses, tool calls and results, errors, outcome."""
-        from crazycall.transcript import find_transcript, read_records, summarize
+        """Show one run (the latest by default): requests, responses, tool calls and results, errors, outcome."""
+        from crazycall.errors import UsageError
+        from crazycall.transcript import find_transcript, read_records, summarize, transcript_files, transcripts_dir
 
-        path = find_transcript(run_id)
+        if run_id == LATEST:
+            files = transcript_files()
+            if not files:
+                raise UsageError(f"no runs recorded yet in {transcripts_dir()}")
+            path = files[0]
+        else:
+            path = find_transcript(run_id)
         records = read_records(path)
         if json_output:
             data = {"run": summarize(path, records).to_json(), "records": records}

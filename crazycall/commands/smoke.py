@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check that each model returns a tool call on its protocol (exit 0 only when all pass)."""
         from crazycall.commands.offline import parse_faults
-        from crazycall.smoke.main import SmokeOptions, smoke
+        from crazycall.smoke.main import SmokeFailed, SmokeOptions, smoke
 
         options = SmokeOptions(
             cases=tuple(case),
@@ -69,4 +69,8 @@ def register(app: typer.Typer) -> None:
             junit=junit,
             color=not no_color,
         )
-        smoke(options)
+        try:
+            smoke(options)
+        except SmokeFailed as failed:
+            failed.reported = True  # the report (the --json array) already says which cases failed
+            raise

@@ -1,7 +1,7 @@
 """Machine-readable renderers: one JSON object at the end (``--json``), or one per event (``jsonl``).
 
 The JSON-lines event names and fields are a contract (README documents them): ``run_started``,
-``text_delta``, ``tool_call``, ``tool_result``, ``turn_finished``, ``run_finished``, ``error``.
+``text_delta``, ``tool_call``, ``tool_result``, ``tool_cancelled``, ``turn_finished``, ``run_finished``, ``error``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from crazycall.events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    ToolCancelled,
     ToolFinished,
     ToolStarted,
     TurnFinished,
@@ -74,6 +75,8 @@ class JsonLinesRenderer:
                 "protocol": event.protocol,
                 "endpoint": event.endpoint,
                 "tools": list(event.tools),
+                "run_id": event.run_id,
+                "transcript": event.transcript,
             }
         if isinstance(event, ToolStarted):
             call = event.call
@@ -88,6 +91,8 @@ class JsonLinesRenderer:
                 "is_error": event.result.is_error,
                 "duration_ms": round(event.duration_ms, 1),
             }
+        if isinstance(event, ToolCancelled):
+            return {"event": "tool_cancelled", "id": event.call.id, "name": event.call.name}
         if isinstance(event, TurnFinished):
             return {
                 "event": "turn_finished",

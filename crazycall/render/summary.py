@@ -34,6 +34,8 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "turns": result.turns,
         "tool_calls": [tool_call_dict(r) for r in result.tool_calls],
         "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens},
+        "run_id": result.run_id,
+        "transcript": result.transcript,
     }
 
 

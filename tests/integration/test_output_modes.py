@@ -25,7 +25,7 @@ ANSWER = (
     '"humidity_percent": 45, "sample_data": true}.'
 )
 PARALLEL = "What are the weather in Paris and the time in Europe/Paris?"
-SUMMARY_KEYS = {"model", "protocol", "text", "stop_reason", "turns", "tool_calls", "usage"}
+SUMMARY_KEYS = {"model", "protocol", "text", "stop_reason", "turns", "tool_calls", "usage", "run_id", "transcript"}
 CALL_KEYS = {"id", "name", "arguments", "result", "is_error", "duration_ms"}
 
 
@@ -140,7 +140,7 @@ def test_jsonl_is_one_object_per_event_with_the_documented_fields(tmp_path: Path
         "run_finished",
     ]
     fields = {
-        "run_started": {"event", "model", "protocol", "endpoint", "tools"},
+        "run_started": {"event", "model", "protocol", "endpoint", "tools", "run_id", "transcript"},
         "text_delta": {"event", "text"},
         "tool_call": {"event", "id", "name", "arguments"},
         "tool_result": {"event", "id", "name", "result", "is_error", "duration_ms"},

@@ -44,4 +44,5 @@ def test_an_empty_stdin_is_a_usage_error(stdin: str | None) -> None:
     done = run([], stdin)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == "crazycall: error: the prompt read from stdin is empty"
-    assert done.stdout == ""  # like a bad flag, it is refused before a run starts
+    # refused before a run starts, like a bad flag: --json still gets its one object
+    assert json.loads(done.stdout)["error"]["type"] == "usage_error"

@@ -230,8 +230,8 @@ def test_logs_lists_recent_runs(router: OfflineRouter, clean_env: Path) -> None:
     ]
     assert all(r["time"].endswith("Z") and Path(r["path"]).stem == r["id"] for r in rows)
     table = invoke("logs").stdout.splitlines()
-    assert table[0].split() == ["ID", "TIME", "MODEL", "PROTOCOL", "TURNS", "OUTCOME"]
-    assert table[1].split()[2:] == ["gemini-3-pro", "gemini", "1", "server_error"]
+    assert table[0].split() == ["ID", "TIME", "MODEL", "PROTOCOL", "TURNS", "OUTCOME", "PROMPT"]
+    assert table[1].split()[2:6] == ["gemini-3-pro", "gemini", "1", "server_error"]
     assert table[2].split()[0] == rows[1]["id"]
     assert invoke("logs", "-n", "1", "--json").stdout.count('"id"') == 1
 

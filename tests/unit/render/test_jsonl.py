@@ -41,6 +41,8 @@ SUMMARY = {
         },
     ],
     "usage": {"input_tokens": 1500, "output_tokens": 120},
+    "run_id": "",
+    "transcript": None,
 }
 
 
@@ -88,6 +90,8 @@ def test_jsonl_events_and_fields_are_the_documented_contract() -> None:
             "protocol": "chat",
             "endpoint": "/v1/chat/completions",
             "tools": ["get_weather", "get_time"],
+            "run_id": "",
+            "transcript": None,
         },
         {
             "event": "turn_finished",
