@@ -7,7 +7,9 @@ retries included), retries with capped, jittered backoff, status -> ProviderErro
 request, response body and stream event, the ``on_wait`` hook that runs whenever a stream is about to wait for
 the network (so buffered output can be flushed then, not once per delta), and redaction at the boundary (httpx
 puts the full URL, Gemini's ``?key=`` included, into its exception messages). It knows nothing about any
-protocol's payloads; the SSE grammar is crazycall.sse's.
+protocol's payloads; the SSE grammar is crazycall.sse's. Bodies are read within size limits (decompressed
+and counted by crazycall.transport_limits while they arrive): a body past its limit is a ProtocolViolation,
+never retried.
 """
 
 from __future__ import annotations
@@ -25,9 +27,19 @@ from typing import Any
 from crazycall import __version__
 from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
 from crazycall.events import StreamEvent
-from crazycall.protocols.base import HttpRequest, ProtocolAdapter
+from crazycall.protocols.base import HttpRequest, ProtocolAdapter, fix_surrogates
 from crazycall.redact import redact
-from crazycall.sse import ServerEvent, read_events
+from crazycall.sse import EventTooLarge, ServerEvent, read_events
+from crazycall.transport_limits import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_ERROR_BYTES,
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BodyRefused,
+    decoded_chunks,
+    decoded_text,
+    read_body,
+)
 
 
 def _no_httpx_cli() -> None:
@@ -72,6 +84,9 @@ class TransportOptions:
     backoff_cap: float = 8.0
     max_retry_wait: float = 60.0
     """A server-stated wait longer than this is cut down to it."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
 
 
 class DeadlineExceeded(TransportError):
@@ -150,7 +165,7 @@ class Transport:
         o = self.options
         self._client = httpx.Client(
             timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
-            headers={"user-agent": f"crazycall/{__version__}"},
+            headers={"user-agent": f"crazycall/{__version__}", "accept-encoding": ACCEPT_ENCODING},
             follow_redirects=False,
         )
         #: number of HTTP requests built (retries included)
@@ -214,7 +229,7 @@ class Transport:
             response = self._client.send(self._build(adapter, request, attempt, attempt_no), stream=True)
             try:
                 attempt.watch(response)
-                body = response.read()
+                body = self._read(adapter, request, response)
             finally:
                 response.close()
         except httpx.HTTPError as exc:
@@ -223,9 +238,30 @@ class Transport:
         self._check_status(adapter, request, response.status_code, body, response.headers)
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser can go
+            what = "nested too deeply to read" if isinstance(exc, RecursionError) else "not JSON"
             snippet = body[:120].decode("utf-8", "replace")
-            raise ProtocolViolation(f"{adapter.name} {request.path}: response body is not JSON: {snippet!r}") from None
+            raise ProtocolViolation(f"{adapter.name} {request.path}: response body is {what}: {snippet!r}") from None
+
+    def _read(
+        self, adapter: ProtocolAdapter, request: HttpRequest, response: httpx.Response, cut: bool = False
+    ) -> bytes:
+        """The whole body within its limit (an error body's is smaller); past it a ProtocolViolation, never
+        retried: the same answer would come again. With ``cut``, the part within the limit (for a snippet)."""
+        ok = 200 <= response.status_code < 300 and not cut
+        limit = self.options.max_response_bytes if ok else self.options.max_error_bytes
+        what = "the response body" if ok else f"the HTTP {response.status_code} body"
+        encoding = response.headers.get("content-encoding", "")
+        try:
+            return read_body(response.iter_raw(), encoding, limit, what, cut=cut)
+        except BodyRefused as exc:
+            setting = "max_response_bytes" if ok else "max_error_bytes"
+            self._observe("response", {"status": response.status_code, "request_id": _request_id(response)})
+            raise self._refused(adapter, request, f"{exc} ({setting} in the config file)") from None
+
+    @staticmethod
+    def _refused(adapter: ProtocolAdapter, request: HttpRequest, reason: str) -> ProtocolViolation:
+        return ProtocolViolation(f"{adapter.name} {request.path}: {reason}; not retried")
 
     def _stream_once(
         self, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt, attempt_no: int
@@ -235,12 +271,12 @@ class Transport:
             try:
                 attempt.watch(response)
                 if not 200 <= response.status_code < 300:
-                    body = response.read()
+                    body = self._read(adapter, request, response)
                     self._observe_response(response, body)
                     self._check_status(adapter, request, response.status_code, body, response.headers)
                 ctype = response.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    body = response.read()
+                    body = self._read(adapter, request, response, cut=True)
                     self._observe_response(response, body)
                     raise ProtocolViolation(
                         f"{adapter.name} {request.path}: expected an event stream, got {ctype or 'no content-type'}"
@@ -254,6 +290,11 @@ class Transport:
                 response.close()
         except httpx.HTTPError as exc:
             raise self._transport_error(adapter, request, exc, attempt) from None
+        except EventTooLarge as exc:
+            setting = "max_event_bytes in the config file"
+            raise self._refused(adapter, request, f"{exc} ({setting})") from None
+        except BodyRefused as exc:
+            raise self._refused(adapter, request, str(exc)) from None
         except TransportError:
             if attempt.expired():  # the watchdog's hang-up looks like a cut stream to the adapter
                 raise self._deadline_error(adapter, request) from None
@@ -274,7 +315,10 @@ class Transport:
             if attempt.expired():
                 raise self._deadline_error(adapter, request)
 
-        return read_events(response.iter_text(), before_read, self._observer)
+        # No limit on the whole stream (a long answer is long); each event has one, and so has inflating it.
+        encoding = response.headers.get("content-encoding", "")
+        chunks = decoded_chunks(response.iter_raw(), encoding, sys.maxsize, "the stream")
+        return read_events(decoded_text(chunks), before_read, self._observer, self.options.max_event_bytes)
 
     # ------------------------------------------------------------------ internals
 
@@ -299,7 +343,7 @@ class Transport:
             self.base_url + request.path,
             params=params or None,
             headers=headers,
-            content=json.dumps(request.body, ensure_ascii=False).encode("utf-8"),
+            content=_encode_body(request.body),
             timeout=self._timeout(attempt),
         )
 
@@ -374,6 +418,10 @@ class Transport:
             return self._deadline_error(adapter, request)
         kind = type(exc).__name__
         detail = redact(str(exc)) or kind
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            url = httpx.URL(self.base_url)  # the address only: a key in the URL's query never gets here
+            port = url.port or (443 if url.scheme == "https" else 80)
+            detail = f"cannot connect to {url.host}:{port}: {detail}"
         return TransportError(f"{adapter.name} {request.path}: {kind}: {detail}")
 
 
@@ -386,6 +434,16 @@ def _drain(events: Iterator[Any], limit: int = 16) -> None:
                 return
     except (CrazycallError, httpx.HTTPError):  # the answer is complete: a failure after it costs only the connection
         return
+
+
+def _encode_body(body: Any) -> bytes:
+    """The request body as UTF-8 JSON. A lone surrogate (in a model's arguments, a tool's result, a prompt)
+    cannot be UTF-8: it is sent as U+FFFD, as any router would read it, instead of failing the run."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return fix_surrogates(text).encode("utf-8")
 
 
 def _request_id(response: httpx.Response) -> str | None:
