@@ -13,6 +13,10 @@ Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CON
     max_turns: 10
     routes:                  # model glob -> protocol, checked before the built-in routes
       "my-claude-*": messages
+    max_response_bytes: 33554432           # a whole response body, decompressed (32 MiB)
+    max_event_bytes: 8388608               # one stream event (8 MiB)
+    max_error_bytes: 1048576               # an HTTP error body (1 MiB)
+    max_transcript_record_bytes: 1048576   # one transcript line; longer ones are cut, with a marker (1 MiB)
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from crazycall.errors import ConfigError
+from crazycall.transport_limits import (
+    DEFAULT_MAX_ERROR_BYTES,
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
+)
 
 DEFAULT_BASE_URL = "https://crazyrouter.com"
 DEFAULT_MODEL = "gpt-5.4"
@@ -45,7 +55,20 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_retries": int,
     "tool_timeout": (int, float),
     "result_limit": int,
+    "max_response_bytes": int,
+    "max_event_bytes": int,
+    "max_error_bytes": int,
+    "max_transcript_record_bytes": int,
 }
+
+#: the size limits (only the config file sets them) and their defaults
+LIMITS = {
+    "max_response_bytes": DEFAULT_MAX_RESPONSE_BYTES,
+    "max_event_bytes": DEFAULT_MAX_EVENT_BYTES,
+    "max_error_bytes": DEFAULT_MAX_ERROR_BYTES,
+    "max_transcript_record_bytes": DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
+}
+LIMIT_KEYS = tuple(LIMITS)
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,10 @@ class Settings:
     tool_timeout: float | None = None
     result_limit: int | None = None
     """Characters of a tool result sent to the model before it is truncated (None: 64 KiB)."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
+    max_transcript_record_bytes: int = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
     config_path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
     """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default``."""
@@ -81,6 +108,7 @@ class Settings:
             "max_retries": self.max_retries,
             "tool_timeout": self.tool_timeout,
             "result_limit": self.result_limit,
+            **{name: getattr(self, name) for name in LIMIT_KEYS},
         }
 
 
@@ -116,6 +144,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         expected = CONFIG_KEYS[key]
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(f"{path}: setting {key!r} has the wrong type ({type(value).__name__})")
+        if key in LIMIT_KEYS and isinstance(value, int) and value < 1:
+            raise ConfigError(f"{path}: setting {key!r} must be a positive number of bytes, got {value}")
     routes = data.get("routes") or {}
     for glob, proto in routes.items():
         if not isinstance(glob, str) or not isinstance(proto, str):
@@ -163,6 +193,8 @@ def load_settings(
     pick("max_retries", max_retries, None, None)
     pick("tool_timeout", tool_timeout, None, None)
     pick("result_limit", None, None, None)
+    for name, default in LIMITS.items():
+        pick(name, None, None, default)
     routes = dict(config.get("routes") or {})
     sources["routes"] = f"config {path}" if routes else "default"
     remember(values["api_key"])

@@ -26,10 +26,19 @@ Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
 thousand per network read; they are written and flushed together just before the transport reads the network
 again (``flush``), before any other record, and at ``close`` (Ctrl-C and errors included). A process killed
 outright loses at most the events of the one network read it was working through.
+
+Hostile content stays writable and bounded: text that is not valid Unicode (a lone surrogate) is written as a
+JSON ``\\uXXXX`` escape, a line longer than ``max_record`` is cut with a ``...[cut: N more characters]``
+marker. A failed write (a full disk) never leaves a torn line: the file is cut back to its last complete
+line, the transcript stops, the run goes on, and ``error`` says why (stderr once, ``--json``'s
+``transcript_error``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
 import json
 import os
 import secrets
@@ -37,7 +46,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from crazycall.conversation import Conversation, Message, Part
 from crazycall.conversation_json import conversation_from_json as conversation_from_json
@@ -60,6 +69,7 @@ from crazycall.events import (
     TurnStarted,
 )
 from crazycall.redact import needs_redaction, redact, redact_data
+from crazycall.transport_limits import DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
 
 #: how json.dumps(..., ensure_ascii=False) writes a str
 _encode: Callable[[str], str] = json.encoder.encode_basestring
@@ -69,6 +79,8 @@ _NOT_RECORDED = frozenset({TextDelta, ReasoningDelta, ToolCallStarted, ToolCallA
 
 FORMAT_VERSION = 1
 SUFFIX = ".jsonl"
+DEFAULT_MAX_RECORD = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
+"""Characters of one transcript line (config ``max_transcript_record_bytes``); longer records are cut."""
 
 
 def transcripts_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -111,11 +123,18 @@ class _Clock:
 class Transcript:
     """The transcript of one run. Inactive (writes nothing) until ``start``; ``--no-transcript`` never starts it."""
 
-    def __init__(self) -> None:
+    def __init__(self, err: TextIO | None = None) -> None:
         self.path: Path | None = None
         self.run_id = ""
         self.turn = 0
-        self._file: TextIO | None = None
+        self.max_record = DEFAULT_MAX_RECORD
+        self.error: str | None = None
+        """Why the transcript stopped early (a full disk), or None."""
+        self._err = err
+        self._file: BinaryIO | None = None
+        """Unbuffered: each ``_append`` is whole lines in one write, so a failure knows what reached the file."""
+        self._good = 0
+        """The file's size after its last complete line."""
         self._clock = _Clock()
         self._events: list[Mapping[str, str]] = []
         """Stream events ({event, data}) received and not yet written: at most one network read's worth."""
@@ -129,10 +148,12 @@ class Transcript:
         """Open ``path`` for appending and write the ``run`` record (before any request is sent)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            self._file = path.open("ab", buffering=0)
+            self._good = self._file.seek(0, os.SEEK_END)
         except OSError as exc:
+            # exit 2 whether the path is the default or --transcript's: the remedy is a flag either way
             message = f"cannot write the transcript {path}: {exc.strerror or exc}; use --no-transcript to run without"
-            raise (UsageError(message) if explicit else ConfigError(message)) from None
+            raise UsageError(message) from None
         self.path, self.run_id = path, run_id
         self.write("run", {"id": run_id, "format": FORMAT_VERSION, **header})
 
@@ -145,19 +166,38 @@ class Transcript:
         if self._file is None:
             return
         record = redact_data({"type": kind, "time": self._clock(), **record})
-        self._append(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._append(_line(record, self.max_record) + "\n")
 
-    def _append(self, line: str, flush: bool = True) -> None:
-        """Write ``line`` after the queued stream events; flush (always, unless the line is an event's)."""
+    def _append(self, line: str) -> None:
+        """Write ``line`` after the queued stream events, all in one write (unbuffered: flushed with it)."""
         assert self._file is not None
+        text = self._event_lines() + line if self._events else line
+        encoded = text.encode("utf-8", "backslashreplace")  # a lone surrogate becomes its \\uXXXX escape
+        data = memoryview(encoded)
         try:
-            if self._events:
-                self._file.write(self._event_lines())
-            self._file.write(line)
-            if flush:
-                self._file.flush()
+            while data:  # a raw write may take only part: the rest goes next (a full disk then raises)
+                written = self._file.write(data)
+                if not written:
+                    raise OSError(errno.EIO, "no progress writing")
+                data = data[written:]
         except OSError as exc:
-            raise ConfigError(f"cannot write the transcript {self.path}: {exc.strerror or exc}") from None
+            self._stop(exc)
+            return
+        self._good += len(encoded)
+
+    def _stop(self, exc: OSError) -> None:
+        """A write failed (disk full, file too large): cut the file back to its last complete line, stop
+        writing, say so once; the run itself goes on."""
+        assert self._file is not None
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._file.fileno(), self._good)
+        with contextlib.suppress(OSError):
+            self._file.close()
+        self._file, self._events = None, []
+        self.error = f"transcript: {exc.strerror or exc} writing {self.path}; transcript stopped"
+        if self._err is not None:
+            self._err.write(f"crazycall: warning: {self.error}\n")
+            self._err.flush()
 
     def flush(self) -> None:
         """Write out the queued stream events: the transport calls this (``on_wait``) before it reads the network."""
@@ -169,7 +209,8 @@ class Transcript:
             try:
                 self.flush()
             finally:
-                self._file.close()
+                if self._file is not None:  # flush may have stopped the transcript (and closed the file)
+                    self._file.close()
                 self._file = None
 
     # -- hooks for the transport, the loop and the event stream
@@ -194,6 +235,9 @@ class Transcript:
         dict each, and redacted one by one only when the batch as a whole holds something to redact."""
         events, self._events = self._events, []
         datas = [e["data"] for e in events]
+        room = max(self.max_record - 256, 64)  # what the record's other fields leave for the data
+        if any(len(data) > room for data in datas):
+            datas = [_cut_text(data, room) for data in datas]
         if needs_redaction("\n".join(datas)):
             datas = [redact(data) for data in datas]
         head = f'{{"type": "event", "time": "{self._batch_time}", "turn": {self.turn}, "event": '
@@ -214,6 +258,8 @@ class Transcript:
         def recording(event: Event) -> None:
             if type(event) not in _NOT_RECORDED:  # stream events: the transport's observer recorded the raw data
                 self._record_event(event)
+                if self.error is not None and isinstance(event, (RunFinished, RunFailed)):
+                    event = dataclasses.replace(event, transcript_error=self.error)
             emit(event)
 
         return recording
@@ -243,6 +289,42 @@ class Transcript:
             usage = {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens}
             record.update(text=result.text, stop_reason=result.stop_reason, usage=usage)
         self.write("end", record)
+
+
+def _line(record: Mapping[str, Any], limit: int) -> str:
+    """``record`` as one JSON line of at most about ``limit`` characters: long strings cut first (each with a
+    marker), then, if the record is still too long, only its type, time, turn and the line's head."""
+    try:
+        line = json.dumps(record, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError) as exc:  # redact_data bounds JSON; default=str's str() may not
+        line = json.dumps({**_head(record), "unwritable": f"{type(exc).__name__}: {exc}"}, default=str)
+    if len(line) <= limit:
+        return line
+    cut = json.dumps(_cut_strings(record, max(limit // 8, 64)), ensure_ascii=False, default=str)
+    if len(cut) <= limit:
+        return cut
+    return json.dumps({**_head(record), "cut": _cut_text(line, max(limit // 2, 64))}, ensure_ascii=False)
+
+
+def _head(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: record[key] for key in ("type", "time", "turn") if key in record}
+
+
+def _cut_text(text: str, keep: int) -> str:
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}...[cut: {len(text) - keep} more characters]"
+
+
+def _cut_strings(value: Any, keep: int) -> Any:
+    """``value`` with every string longer than ``keep`` cut (depth is bounded: redact_data ran first)."""
+    if isinstance(value, str):
+        return _cut_text(value, keep)
+    if isinstance(value, dict):
+        return {k: _cut_strings(v, keep) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cut_strings(v, keep) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------- reading

@@ -1,6 +1,7 @@
 """Bounded reading of a response body: what the network sends never takes more memory than a limit allows.
 
-Owns the size limits' defaults and the one place a body is decompressed. The transport asks httpx for the
+Owns the size limits' defaults (the transcript's too: settings shows them) and the one place a body is
+decompressed. The transport asks httpx for the
 raw bytes (``iter_raw``) and decodes ``content-encoding`` here with ``zlib``'s ``max_length``, so a 1 MB
 gzip bomb is counted and refused while it inflates, a slice at a time, instead of being inflated whole by
 httpx first (a 64 KiB network read of zeros becomes 64 MiB there). Sans-IO: bytes in, bytes or text out;
@@ -21,6 +22,8 @@ DEFAULT_MAX_EVENT_BYTES = 8 * MIB
 """One server-sent event (so one line) of a stream, decoded."""
 DEFAULT_MAX_ERROR_BYTES = 1 * MIB
 """The body of an HTTP error (or of a stream that is not one), decompressed."""
+DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES = 1 * MIB
+"""One transcript line (crazycall.transcript cuts a longer record, with a marker)."""
 
 #: the encodings decoded here; asked for explicitly, so a server never picks one (br, zstd) we cannot bound
 ACCEPT_ENCODING = "gzip, deflate"

@@ -38,11 +38,15 @@ class JsonRenderer:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunFinished):
-            self._write(summary_dict(event.result))
+            data = summary_dict(event.result)
         elif isinstance(event, RunFailed):
             data = summary_dict(event.partial) if event.partial else {}
             data["error"] = error_dict(event.error)
-            self._write(data)
+        else:
+            return
+        if event.transcript_error is not None:
+            data["transcript_error"] = event.transcript_error
+        self._write(data)
 
     def _write(self, data: dict[str, Any]) -> None:
         self.out.write(json.dumps(data, ensure_ascii=False) + "\n")

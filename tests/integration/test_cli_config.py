@@ -39,6 +39,10 @@ def test_defaults(clean_env: Path) -> None:
             "max_retries": {"value": None, "source": "default"},
             "tool_timeout": {"value": None, "source": "default"},
             "result_limit": {"value": None, "source": "default"},
+            "max_response_bytes": {"value": 32 * 1024 * 1024, "source": "default"},
+            "max_event_bytes": {"value": 8 * 1024 * 1024, "source": "default"},
+            "max_error_bytes": {"value": 1024 * 1024, "source": "default"},
+            "max_transcript_record_bytes": {"value": 1024 * 1024, "source": "default"},
         },
     }
 
@@ -84,6 +88,10 @@ def test_table(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "max_retries": ["(not set)", "default"],
         "tool_timeout": ["(not set)", "default"],
         "result_limit": ["(not set)", "default"],
+        "max_response_bytes": ["33554432", "default"],
+        "max_event_bytes": ["8388608", "default"],
+        "max_error_bytes": ["1048576", "default"],
+        "max_transcript_record_bytes": ["1048576", "default"],
     }
     assert out.splitlines()[-1] == f"config file: {path}"
     assert KEY not in out
@@ -97,5 +105,6 @@ def test_a_bad_config_file_is_one_line_and_exit_3(clean_env: Path) -> None:
     assert (code, out) == (3, "")
     assert err == (
         f"crazycall: error: {path}: unknown setting 'modle'; known: api_key, base_url, model, routes, timeout, "
-        "max_turns, max_tokens, max_retries, tool_timeout, result_limit\n"
+        "max_turns, max_tokens, max_retries, tool_timeout, result_limit, max_response_bytes, max_event_bytes, "
+        "max_error_bytes, max_transcript_record_bytes\n"
     )
