@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import random
 import sys
-import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +29,8 @@ from crazycall.events import StreamEvent
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter, fix_surrogates
 from crazycall.redact import redact
 from crazycall.sse import EventTooLarge, ServerEvent, read_events
+from crazycall.transport_deadline import Attempt as _Attempt
+from crazycall.transport_deadline import DeadlineExceeded as DeadlineExceeded
 from crazycall.transport_limits import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_ERROR_BYTES,
@@ -87,51 +88,6 @@ class TransportOptions:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
-
-
-class DeadlineExceeded(TransportError):
-    """The whole-request deadline (``--timeout``) passed; never retried."""
-
-
-class _Attempt:
-    """One HTTP attempt's deadline: bounds the wait for headers and hangs up a body that outlives it."""
-
-    def __init__(self, deadline_at: float | None) -> None:
-        self.deadline_at = deadline_at
-        self.fired = False
-        self._timer: threading.Timer | None = None
-
-    def remaining(self) -> float | None:
-        return None if self.deadline_at is None else self.deadline_at - time.monotonic()
-
-    def watch(self, response: httpx.Response) -> None:
-        """Shut the socket down at the deadline: a blocked read then ends at once (a timeout alone would not)."""
-        left = self.remaining()
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if left is None or sock is None:
-            return
-
-        def fire() -> None:
-            import contextlib
-            import socket
-
-            self.fired = True
-            with contextlib.suppress(OSError):  # already closed: the read has ended anyway
-                sock.shutdown(socket.SHUT_RDWR)
-
-        self._timer = threading.Timer(max(left, 0.0), fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def expired(self) -> bool:
-        left = self.remaining()
-        # A read timeout set to what was left can fire a hair early by the monotonic clock.
-        return self.fired or (left is not None and left <= 0.02)
 
 
 class Transport:
