@@ -26,7 +26,7 @@ from crazycall.render.summary import error_dict, summary_dict
 def _result_value(content: str) -> Any:
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a result nested deeper than the parser can go
         return content
 
 
@@ -62,6 +62,8 @@ class JsonLinesRenderer:
     def __call__(self, event: Event) -> None:
         record = self._record(event)
         if record is not None:
+            if isinstance(event, (RunFinished, RunFailed)) and event.transcript_error is not None:
+                record["transcript_error"] = event.transcript_error
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.out.flush()
 

@@ -262,6 +262,12 @@ def loop_back(name: str) -> dict:
     value: dict = {"name": name}
     value["self"] = value
     return value
+
+
+@crazycall.tool
+def deep_text(name: str) -> str:
+    """Return JSON text nested 5000 levels deep."""
+    return "[" * 5000 + "]" * 5000
 '''
 
 
@@ -279,6 +285,22 @@ def test_a_tool_result_that_contains_itself_is_converted(
     assert call["name"] == "loop_back" and call["is_error"] is False
     assert call["result"] == {"name": call["arguments"]["name"], "self": "[circular reference]"}
     assert all(json.loads(line) for line in target.read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.parametrize("output", ["json", "jsonl"])
+def test_a_tool_result_of_deep_json_text_is_kept_as_text(
+    router: OfflineRouter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deep.py").write_text(SELF_CONTAINING, encoding="utf-8")
+    base = ["ask", "--base-url", router.url, "--api-key", KEY, "--plugins", "deep.py", "-o", output, "-m", "gpt-4o"]
+    outcome = invoke(*base, "Please call deep_text")
+    assert outcome.code == 0, outcome.stderr
+    records = [json.loads(line) for line in outcome.stdout.splitlines()]
+    results = [r["result"] for r in records if r.get("event") == "tool_result"] or [
+        c["result"] for c in records[-1]["tool_calls"]
+    ]
+    assert results == ["[" * 5000 + "]" * 5000]
 
 
 # ---------------------------------------------------------------- text that is not valid Unicode
@@ -319,9 +341,21 @@ def test_a_prompt_on_stdin_that_is_not_utf8(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- a full disk
 
 
-def test_a_full_disk_stops_the_transcript_not_the_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("output", ["json", "jsonl"])
+def test_a_full_disk_stops_the_transcript_not_the_run(tmp_path: Path, output: str) -> None:
     target = tmp_path / "t.jsonl"
-    command = [sys.executable, "-m", "crazycall", "ask", "--offline", "--json", "--transcript", str(target), WEATHER]
+    command = [
+        sys.executable,
+        "-m",
+        "crazycall",
+        "ask",
+        "--offline",
+        "-o",
+        output,
+        "--transcript",
+        str(target),
+        WEATHER,
+    ]
     limit = 6000  # bytes: the run record fits, the whole transcript does not
 
     def small_disk() -> None:
@@ -331,7 +365,7 @@ def test_a_full_disk_stops_the_transcript_not_the_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("crazycall: warning: transcript: ")]
     assert len(warnings) == 1 and warnings[0].endswith(f"writing {target}; transcript stopped")
-    data = json.loads(done.stdout)
+    data = json.loads(done.stdout.splitlines()[-1])  # --json's object, or jsonl's run_finished event
     assert data["turns"] == 2 and data["transcript_error"] == warnings[0].removeprefix("crazycall: warning: ")
     text = target.read_text(encoding="utf-8")
     assert 0 < len(text) <= limit and text.endswith("\n")  # never a torn line
