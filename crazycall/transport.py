@@ -40,6 +40,7 @@ from crazycall.transport_limits import (
     decoded_chunks,
     decoded_text,
     read_body,
+    size,
 )
 
 
@@ -247,8 +248,8 @@ class Transport:
         except httpx.HTTPError as exc:
             raise self._transport_error(adapter, request, exc, attempt) from None
         except EventTooLarge as exc:
-            setting = "max_event_bytes in the config file"
-            raise self._refused(adapter, request, f"{exc} ({setting})") from None
+            reason = f"one stream event exceeds the {size(exc.limit)} limit (max_event_bytes in the config file)"
+            raise self._refused(adapter, request, reason) from None
         except BodyRefused as exc:
             raise self._refused(adapter, request, str(exc)) from None
         except TransportError:
