@@ -326,7 +326,10 @@ class Transport:
     ) -> None:
         if 200 <= status < 300:
             return
-        err = adapter.parse_error(status, body, headers)
+        try:
+            err = adapter.parse_error(status, body, headers)
+        except ProtocolViolation as exc:  # an error body no router sends (JSON nested too deeply)
+            raise self._refused(adapter, request, f"HTTP {status}: {exc}") from None
         err.protocol = adapter.name
         err.endpoint = request.path  # the real path (an adapter knows only its template, e.g. Gemini's {model})
         raise err
