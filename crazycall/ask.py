@@ -101,9 +101,6 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
 
     out = out or sys.stdout
     err = err or sys.stderr
-    for stream in (out, err):  # text that is not valid Unicode (a lone surrogate) is printed as its \\uXXXX escape
-        if callable(getattr(stream, "reconfigure", None)):  # (in JSON output, the escape reads back as the same text)
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     transcript = Transcript(err)
     renderer = make_renderer(
         opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning

@@ -88,6 +88,14 @@ def print_error(err: BaseException, verbose: bool = False) -> None:
     sys.stderr.flush()
 
 
+def _escape_bad_unicode() -> None:
+    """Print text that is not valid Unicode (a lone surrogate from a model, a tool or a transcript) as its
+    ``\\uXXXX`` escape instead of failing on it: in JSON output the escape reads back as the same text."""
+    for stream in (sys.stdout, sys.stderr):
+        if callable(getattr(stream, "reconfigure", None)):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
 def handled(func: F) -> F:
     """Decorate a command body: CrazycallError -> one line + its exit code; Ctrl-C -> 130."""
 
@@ -96,6 +104,7 @@ def handled(func: F) -> F:
         from typer import Abort, Exit  # imported already: typer is what calls this
 
         verbose = bool(kwargs.get("verbose")) or os.environ.get("CRAZYCALL_VERBOSE") == "1"
+        _escape_bad_unicode()
         try:
             return func(*args, **kwargs)
         except CrazycallError as err:

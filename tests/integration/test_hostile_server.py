@@ -332,6 +332,8 @@ def test_a_lone_surrogate_in_arguments_is_no_crash(
         text = target.read_text(encoding="utf-8")  # strict UTF-8: the file is valid
         assert "\\ud800" in text
         assert json.loads(text.splitlines()[-1])["type"] == "end"
+        shown = invoke("logs", "show", str(target), "--json")  # printing it back does not fail either
+        assert shown.code == 0 and json.loads(shown.stdout)["records"][-1]["type"] == "end"
 
 
 def test_a_prompt_on_stdin_that_is_not_utf8(tmp_path: Path) -> None:
