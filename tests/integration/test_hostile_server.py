@@ -122,6 +122,15 @@ def test_a_body_past_max_response_bytes_is_exit_6_and_not_retried(tmp_path: Path
     assert server.requests == 1
 
 
+def test_a_body_too_large_ends_jsonl_output_with_an_error_event(tmp_path: Path) -> None:
+    with HostileServer(Canned(completion("x" * 5000))) as server:
+        args = [a for a in chat_args(server.url, "--no-transcript") if a != "--json"]
+        outcome = invoke(*args[:-1], "-o", "jsonl", args[-1], env=write_config(tmp_path, max_response_bytes=1000))
+    assert outcome.code == 6, outcome.stderr
+    last = json.loads(outcome.stdout.splitlines()[-1])
+    assert last["event"] == "error" and last["exit_code"] == 6 and "max_response_bytes" in last["message"]
+
+
 def test_an_error_body_past_max_error_bytes_is_exit_6_and_not_retried(tmp_path: Path) -> None:
     canned = Canned(b'{"error": {"message": "' + b"e" * 3000 + b'"}}', status=503)
     with HostileServer(canned) as server:
