@@ -37,6 +37,7 @@ from crazycall.transport_limits import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
     BodyRefused,
+    BodyTooLarge,
     decoded_chunks,
     decoded_text,
     read_body,
@@ -212,9 +213,10 @@ class Transport:
         try:
             return read_body(response.iter_raw(), encoding, limit, what, cut=cut)
         except BodyRefused as exc:
-            setting = "max_response_bytes" if ok else "max_error_bytes"
             self._observe("response", {"status": response.status_code, "request_id": _request_id(response)})
-            raise self._refused(adapter, request, f"{exc} ({setting} in the config file)") from None
+            setting = "max_response_bytes" if ok else "max_error_bytes"
+            hint = f" ({setting} in the config file)" if isinstance(exc, BodyTooLarge) else ""
+            raise self._refused(adapter, request, f"{exc}{hint}") from None
 
     @staticmethod
     def _refused(adapter: ProtocolAdapter, request: HttpRequest, reason: str) -> ProtocolViolation:

@@ -35,6 +35,10 @@ class BodyRefused(Exception):
     """A body that is too large or cannot be decoded; ``str()`` says which, without any endpoint."""
 
 
+class BodyTooLarge(BodyRefused):
+    """More bytes came out than the limit allows."""
+
+
 def size(n: int) -> str:
     """``33554432`` -> ``32 MiB``, ``1500`` -> ``1500 bytes``: limits as a user sets them."""
     return f"{n // MIB} MiB" if n >= MIB and n % MIB == 0 else f"{n} bytes"
@@ -82,7 +86,7 @@ def decoded_chunks(raw: Iterable[bytes], encoding: str, limit: int, what: str = 
         for piece in inflater.slices(chunk) if inflater is not None else (chunk,):
             total += len(piece)
             if total > limit:
-                raise BodyRefused(f"{what} exceeds the {size(limit)} limit (more than {total} bytes arrived)")
+                raise BodyTooLarge(f"{what} exceeds the {size(limit)} limit (more than {total} bytes arrived)")
             yield piece
 
 
@@ -93,7 +97,7 @@ def read_body(raw: Iterable[bytes], encoding: str, limit: int, what: str = "body
     try:
         for piece in decoded_chunks(raw, encoding, limit, what):
             body += piece
-    except BodyRefused:
+    except BodyTooLarge:
         if not cut:
             raise
     return bytes(body[:limit])

@@ -167,6 +167,17 @@ def test_a_long_record_is_cut_in_the_transcript_with_a_marker(tmp_path: Path) ->
     assert [r["type"] for r in records][-1] == "end"
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_a_body_that_does_not_decode_is_exit_6(encoding: str) -> None:
+    headers = {"content-type": "application/json", "content-encoding": encoding}
+    with HostileServer(Canned(b"\x1f\x8b not really gzip", headers=headers)) as server:
+        outcome = invoke(*chat_args(server.url, "--no-transcript"))
+    message = assert_clean_failure(outcome, 6)
+    expected = "content-encoding gzip: corrupt data" if encoding == "gzip" else "unsupported content-encoding 'br'"
+    assert expected in message and "config file" not in message
+    assert server.requests == 1
+
+
 def test_a_bad_limit_in_the_config_file_is_exit_3(tmp_path: Path) -> None:
     outcome = invoke(*chat_args("http://127.0.0.1:9"), env=write_config(tmp_path, max_event_bytes=0))
     message = assert_clean_failure(outcome, 3)

@@ -63,6 +63,8 @@ def test_a_plain_body_past_the_limit_is_refused_and_cut_on_request() -> None:
 def test_corrupt_or_unknown_encodings_are_refused() -> None:
     with pytest.raises(BodyRefused, match="content-encoding gzip: corrupt data"):
         read_body([b"not gzip at all"], "gzip", MIB)
+    with pytest.raises(BodyRefused, match="corrupt data"):  # cut keeps only what fits: never a corrupt body
+        read_body([b"not gzip at all"], "gzip", MIB, cut=True)
     with pytest.raises(BodyRefused, match="unsupported content-encoding 'br'"):
         read_body([b"x"], "br", MIB)
 
