@@ -216,6 +216,7 @@ def _transport_options(settings: Settings) -> TransportOptions:
         max_retries=retries,
         max_response_bytes=settings.max_response_bytes,
         max_event_bytes=settings.max_event_bytes,
+        max_stream_bytes=settings.max_stream_bytes,
         max_error_bytes=settings.max_error_bytes,
     )
 

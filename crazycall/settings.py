@@ -15,6 +15,7 @@ Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CON
       "my-claude-*": messages
     max_response_bytes: 33554432           # a whole response body, decompressed (32 MiB)
     max_event_bytes: 8388608               # one stream event (8 MiB)
+    max_stream_bytes: 268435456            # a whole stream, decompressed (256 MiB)
     max_error_bytes: 1048576               # an HTTP error body (1 MiB)
     max_transcript_record_bytes: 1048576   # one transcript line; longer ones are cut, with a marker (1 MiB)
 """
@@ -32,6 +33,7 @@ from crazycall.transport_limits import (
     DEFAULT_MAX_ERROR_BYTES,
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_STREAM_BYTES,
     DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
 )
 
@@ -57,6 +59,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "result_limit": int,
     "max_response_bytes": int,
     "max_event_bytes": int,
+    "max_stream_bytes": int,
     "max_error_bytes": int,
     "max_transcript_record_bytes": int,
 }
@@ -65,6 +68,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
 LIMITS = {
     "max_response_bytes": DEFAULT_MAX_RESPONSE_BYTES,
     "max_event_bytes": DEFAULT_MAX_EVENT_BYTES,
+    "max_stream_bytes": DEFAULT_MAX_STREAM_BYTES,
     "max_error_bytes": DEFAULT_MAX_ERROR_BYTES,
     "max_transcript_record_bytes": DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
 }
@@ -86,6 +90,7 @@ class Settings:
     """Characters of a tool result sent to the model before it is truncated (None: 64 KiB)."""
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES
     max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
     max_transcript_record_bytes: int = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
     config_path: Path | None = None

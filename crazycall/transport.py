@@ -36,6 +36,7 @@ from crazycall.transport_limits import (
     DEFAULT_MAX_ERROR_BYTES,
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_STREAM_BYTES,
     BodyRefused,
     BodyTooLarge,
     decoded_chunks,
@@ -90,6 +91,7 @@ class TransportOptions:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
+    max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES
 
 
 class Transport:
@@ -253,7 +255,8 @@ class Transport:
             reason = f"one stream event exceeds the {size(exc.limit)} limit (max_event_bytes in the config file)"
             raise self._refused(adapter, request, reason) from None
         except BodyRefused as exc:
-            raise self._refused(adapter, request, str(exc)) from None
+            hint = " (max_stream_bytes in the config file)" if isinstance(exc, BodyTooLarge) else ""
+            raise self._refused(adapter, request, f"{exc}{hint}") from None
         except TransportError:
             if attempt.expired():  # the watchdog's hang-up looks like a cut stream to the adapter
                 raise self._deadline_error(adapter, request) from None
@@ -274,9 +277,10 @@ class Transport:
             if attempt.expired():
                 raise self._deadline_error(adapter, request)
 
-        # No limit on the whole stream (a long answer is long); each event has one, and so has inflating it.
+        # Each event has a limit, and so has the whole stream (a generous one: a long answer is long).
         encoding = response.headers.get("content-encoding", "")
-        chunks = decoded_chunks(response.iter_raw(), encoding, sys.maxsize, "the stream")
+        limit = self.options.max_stream_bytes
+        chunks = decoded_chunks(response.iter_raw(), encoding, limit, "the stream")
         return read_events(decoded_text(chunks), before_read, self._observer, self.options.max_event_bytes)
 
     # ------------------------------------------------------------------ internals

@@ -20,6 +20,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 32 * MIB
 """A whole non-streamed body, decompressed."""
 DEFAULT_MAX_EVENT_BYTES = 8 * MIB
 """One server-sent event (so one line) of a stream, decoded."""
+DEFAULT_MAX_STREAM_BYTES = 256 * MIB
+"""A whole stream, decompressed: far above the longest answer (128k tokens of Responses events is ~40 MiB),
+and a bound on a bomb of many small events."""
 DEFAULT_MAX_ERROR_BYTES = 1 * MIB
 """The body of an HTTP error (or of a stream that is not one), decompressed."""
 DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES = 1 * MIB

@@ -41,6 +41,7 @@ def test_defaults(clean_env: Path) -> None:
             "result_limit": {"value": None, "source": "default"},
             "max_response_bytes": {"value": 32 * 1024 * 1024, "source": "default"},
             "max_event_bytes": {"value": 8 * 1024 * 1024, "source": "default"},
+            "max_stream_bytes": {"value": 256 * 1024 * 1024, "source": "default"},
             "max_error_bytes": {"value": 1024 * 1024, "source": "default"},
             "max_transcript_record_bytes": {"value": 1024 * 1024, "source": "default"},
         },
@@ -90,6 +91,7 @@ def test_table(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "result_limit": ["(not set)", "default"],
         "max_response_bytes": ["33554432", "default"],
         "max_event_bytes": ["8388608", "default"],
+        "max_stream_bytes": ["268435456", "default"],
         "max_error_bytes": ["1048576", "default"],
         "max_transcript_record_bytes": ["1048576", "default"],
     }
@@ -106,5 +108,5 @@ def test_a_bad_config_file_is_one_line_and_exit_3(clean_env: Path) -> None:
     assert err == (
         f"crazycall: error: {path}: unknown setting 'modle'; known: api_key, base_url, model, routes, timeout, "
         "max_turns, max_tokens, max_retries, tool_timeout, result_limit, max_response_bytes, max_event_bytes, "
-        "max_error_bytes, max_transcript_record_bytes\n"
+        "max_stream_bytes, max_error_bytes, max_transcript_record_bytes\n"
     )

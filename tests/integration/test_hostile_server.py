@@ -152,6 +152,20 @@ def test_one_sse_event_past_max_event_bytes_is_exit_6(tmp_path: Path, chunks: in
     assert server.requests == 1
 
 
+def test_a_stream_of_small_events_past_max_stream_bytes_is_exit_6(tmp_path: Path) -> None:
+    delta = json.dumps({"id": "c1", "choices": [{"index": 0, "delta": {"content": "z" * 50}}]})
+    body = gzip.compress(sse(*[delta] * 2000))  # each event is small; together about 180 KB
+    headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    target = tmp_path / "t.jsonl"
+    with HostileServer(Canned(body, headers=headers)) as server:
+        args = chat_args(server.url, "--transcript", str(target), stream=True)
+        outcome = invoke(*args, env=write_config(tmp_path, max_stream_bytes=20_000))
+    message = assert_clean_failure(outcome, 6)
+    assert "the stream exceeds the 20000 bytes limit" in message and "(max_stream_bytes in the config file)" in message
+    assert target.stat().st_size < 100_000
+    assert server.requests == 1
+
+
 def test_a_long_record_is_cut_in_the_transcript_with_a_marker(tmp_path: Path) -> None:
     target = tmp_path / "t.jsonl"
     with HostileServer(Canned(completion("y" * 20_000))) as server:
