@@ -180,7 +180,7 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
 
     out = out or sys.stdout
     err = err or sys.stderr
-    transcript = Transcript()
+    transcript = Transcript(err)
     transcript.run_id = new_run_id()  # the run has an id from the start, also with --no-transcript
     renderer = make_renderer(
         opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning
@@ -270,6 +270,7 @@ def _start_transcript(opts: AskOptions, settings: Settings, plan: _Plan, endpoin
         "conversation": conversation_to_json(plan.conversation),
     }
     path = Transcript.location(opts.transcript, run_id)
+    transcript.max_record = settings.max_transcript_record_bytes
     transcript.start(path, run_id, header, explicit=opts.transcript is not None)
 
 
@@ -278,7 +279,14 @@ def _transport_options(settings: Settings) -> TransportOptions:
     from crazycall.transport import TransportOptions
 
     retries = settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES
-    return TransportOptions(deadline=settings.timeout, max_retries=retries)
+    return TransportOptions(
+        deadline=settings.timeout,
+        max_retries=retries,
+        max_response_bytes=settings.max_response_bytes,
+        max_event_bytes=settings.max_event_bytes,
+        max_stream_bytes=settings.max_stream_bytes,
+        max_error_bytes=settings.max_error_bytes,
+    )
 
 
 def _run(

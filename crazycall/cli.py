@@ -151,6 +151,14 @@ def output_closed() -> NoReturn:
     raise SystemExit(EXIT_BROKEN_PIPE)
 
 
+def _escape_bad_unicode() -> None:
+    """Print text that is not valid Unicode (a lone surrogate from a model, a tool or a transcript) as its
+    ``\\uXXXX`` escape instead of failing on it: in JSON output the escape reads back as the same text."""
+    for stream in (sys.stdout, sys.stderr):
+        if callable(getattr(stream, "reconfigure", None)):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
 def handled(func: F) -> F:
     """Decorate a command body: CrazycallError -> one line + its exit code; Ctrl-C -> 130; a closed pipe -> 141."""
 
@@ -159,6 +167,7 @@ def handled(func: F) -> F:
         from typer import Abort, Exit  # imported already: typer is what calls this
 
         verbose = bool(kwargs.get("verbose")) or os.environ.get("CRAZYCALL_VERBOSE") == "1"
+        _escape_bad_unicode()
         try:
             return func(*args, **kwargs)
         except (OutputClosed, BrokenPipeError):

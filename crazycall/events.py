@@ -131,12 +131,15 @@ class RunResult:
 @dataclass(frozen=True)
 class RunFinished:
     result: RunResult
+    transcript_error: str | None = None
+    """Why the transcript stopped before the end (a full disk); the run itself went on."""
 
 
 @dataclass(frozen=True)
 class RunFailed:
     error: CrazycallError
     partial: RunResult | None = None
+    transcript_error: str | None = None
 
 
 RunEvent = (

@@ -114,7 +114,7 @@ def _record(outcome: CallOutcome) -> ToolCallRecord:
     if result.is_error or value is None:
         try:
             value = json.loads(result.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = result.content
     duration = round(outcome.duration_ms, 1)
     return ToolCallRecord(call.id, call.name, arguments, value, result.is_error, duration, outcome.declined)

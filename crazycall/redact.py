@@ -62,15 +62,30 @@ def _masked(match: re.Match[str]) -> str:
     return match.group(1) + MASK
 
 
-def redact_data(value: Any) -> Any:
-    """Redact every string inside a JSON-like structure (dicts, lists, strings)."""
+#: containers nested deeper than this are replaced by a marker: json.dumps and repr would overflow the stack
+MAX_DEPTH = 200
+DEEP_MARKER = "[nested too deeply]"
+CYCLE_MARKER = "[circular reference]"
+
+
+def redact_data(value: Any, _depth: int = 0, _path: frozenset[int] = frozenset()) -> Any:
+    """Redact every string inside a JSON-like structure (dicts, lists, strings).
+
+    Hostile structures come out bounded: a container that contains itself becomes ``CYCLE_MARKER`` and one
+    nested deeper than ``MAX_DEPTH`` becomes ``DEEP_MARKER`` (the raw text, where there is one, is kept
+    elsewhere), so what is returned can always be serialised."""
     if isinstance(value, str):
         return redact(value)
+    if not isinstance(value, (dict, list, tuple)):
+        return value
+    if id(value) in _path:
+        return CYCLE_MARKER
+    if _depth >= MAX_DEPTH:
+        return DEEP_MARKER
+    path = _path | {id(value)}
     if isinstance(value, dict):
-        return {k: redact_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_data(v) for v in value]
-    return value
+        return {k: redact_data(v, _depth + 1, path) for k, v in value.items()}
+    return [redact_data(v, _depth + 1, path) for v in value]
 
 
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")

@@ -16,6 +16,11 @@ Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CON
     max_turns: 10
     routes:                  # model glob -> protocol, checked before the built-in routes
       "my-claude-*": messages
+    max_response_bytes: 33554432           # a whole response body, decompressed (32 MiB)
+    max_event_bytes: 8388608               # one stream event (8 MiB)
+    max_stream_bytes: 268435456            # a whole stream, decompressed (256 MiB)
+    max_error_bytes: 1048576               # an HTTP error body (1 MiB)
+    max_transcript_record_bytes: 1048576   # one transcript line; longer ones are cut, with a marker (1 MiB)
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crazycall.errors import ConfigError, UsageError
+from crazycall.transport_limits import (
+    DEFAULT_MAX_ERROR_BYTES,
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_STREAM_BYTES,
+    DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
+)
 
 if TYPE_CHECKING:
     import yaml
@@ -40,6 +52,16 @@ DEFAULT_TOOL_TIMEOUT = 60.0
 DEFAULT_RESULT_LIMIT = 64 * 1024
 """Characters of a tool result sent to the model before it is cut."""
 
+#: the size limits (only the config file sets them) and their defaults
+LIMITS = {
+    "max_response_bytes": DEFAULT_MAX_RESPONSE_BYTES,
+    "max_event_bytes": DEFAULT_MAX_EVENT_BYTES,
+    "max_stream_bytes": DEFAULT_MAX_STREAM_BYTES,
+    "max_error_bytes": DEFAULT_MAX_ERROR_BYTES,
+    "max_transcript_record_bytes": DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
+}
+LIMIT_KEYS = tuple(LIMITS)
+
 #: the default of each setting that has one in force (``config show`` prints these with source ``default``)
 DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
@@ -48,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "max_retries": DEFAULT_MAX_RETRIES,
     "tool_timeout": DEFAULT_TOOL_TIMEOUT,
     "result_limit": DEFAULT_RESULT_LIMIT,
+    **LIMITS,
 }
 
 MAX_SECONDS = 1_000_000.0
@@ -70,7 +93,13 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_retries": int,
     "tool_timeout": (int, float),
     "result_limit": int,
+    "max_response_bytes": int,
+    "max_event_bytes": int,
+    "max_stream_bytes": int,
+    "max_error_bytes": int,
+    "max_transcript_record_bytes": int,
 }
+
 
 #: number settings -> (smallest allowed, largest allowed, whether the smallest itself is allowed)
 NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
@@ -80,6 +109,7 @@ NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
     "max_tokens": (1, 100_000_000, True),
     "max_retries": (0, 100, True),
     "result_limit": (1, 1 << 30, True),
+    **dict.fromkeys(LIMIT_KEYS, (1, 1 << 40, True)),
 }
 
 _URL_SUFFIXES = ("/v1", "/v1beta")
@@ -98,6 +128,11 @@ class Settings:
     tool_timeout: float | None = None
     result_limit: int | None = None
     """Characters of a tool result sent to the model before it is truncated (None: 64 KiB)."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES
+    max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
+    max_transcript_record_bytes: int = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
     config_path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
     """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default`` (plus a
@@ -121,6 +156,7 @@ class Settings:
             "max_retries": self.max_retries,
             "tool_timeout": self.tool_timeout,
             "result_limit": self.result_limit,
+            **{name: getattr(self, name) for name in LIMIT_KEYS},
         }
 
 
@@ -284,7 +320,7 @@ def load_settings(
     env_names = {"api_key": ENV_API_KEY, "base_url": ENV_BASE_URL, "model": ENV_MODEL}
     sources: dict[str, str] = {}
     values: dict[str, Any] = {}
-    for name in (*FLAGS, "result_limit"):
+    for name in (*FLAGS, "result_limit", *LIMIT_KEYS):
         env_name = env_names.get(name)
         if flags.get(name) is not None:
             values[name], sources[name] = flags[name], "flag"

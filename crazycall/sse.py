@@ -14,6 +14,9 @@ Python calls; a long answer is tens of thousands of tiny events, and that per-li
 spent per delta. Here a network chunk is split into whole events with ``str.split`` and the common
 single-line ``data:`` event takes one slice. Deliberately not here: reconnection (``retry``, ``Last-Event-ID``)
 and decoding bytes (the transport hands over text).
+
+Bounded: with ``max_event``, an event (so also a line) longer than that many characters raises
+``EventTooLarge`` as soon as it has grown past it, before the rest of it is read.
 """
 
 from __future__ import annotations
@@ -36,12 +39,22 @@ class ServerEvent:
         return f"ServerEvent(event={self.event!r}, data={self.data!r})"
 
 
+class EventTooLarge(Exception):
+    """One event of the stream is longer than the parser's ``max_event``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"one stream event is longer than the limit of {limit} characters")
+
+
 class SSEParser:
     """Feed text as it arrives with ``feed``; each call returns the events it completed. ``close`` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event: int | None = None) -> None:
+        self._max = max_event
         self._pending: list[str] = []
         """Text after the last blank line, not yet a complete event (kept in pieces: no quadratic joins)."""
+        self._pending_len = 0
         self._cr = False
         """The text so far ended in ``\\r``: it may be the first half of ``\\r\\n``."""
         self._event = ""
@@ -63,6 +76,8 @@ class SSEParser:
         pending = self._pending
         if "\n\n" not in text and not (pending and text[0] == "\n" and pending[-1].endswith("\n")):
             pending.append(text)  # no blank line yet: nothing can be dispatched
+            self._pending_len += len(text)
+            self._check(self._pending_len)
             return []
         if pending:
             pending.append(text)
@@ -70,9 +85,18 @@ class SSEParser:
             pending.clear()
         blocks = text.split("\n\n")
         rest = blocks.pop()
+        self._pending_len = len(rest)
+        if self._max is not None:
+            self._check(max(map(len, blocks), default=0))
+            self._check(self._pending_len)
         if rest:
             pending.append(rest)
         return self._events(blocks)
+
+    def _check(self, length: int) -> None:
+        if self._max is not None and length > self._max:
+            self._pending.clear()
+            raise EventTooLarge(self._max)
 
     def close(self) -> list[ServerEvent]:
         """The stream ended: a held ``\\r`` ends its line; an event without its blank line is dropped."""
@@ -82,6 +106,7 @@ class SSEParser:
             out = self.feed("\n")
         rest = "".join(self._pending)
         self._pending.clear()
+        self._pending_len = 0
         # What is left holds no blank line but perhaps a first one (a lone id makes that an event: see above).
         if rest.startswith("\n"):
             self._dispatch(out)
@@ -132,10 +157,12 @@ def read_events(
     chunks: Iterator[str],
     before_read: Callable[[], None] | None = None,
     observer: Callable[[str, Mapping[str, str]], None] | None = None,
+    max_event: int | None = None,
 ) -> Iterator[ServerEvent]:
     """The events of a stream whose text arrives in ``chunks``: ``before_read()`` runs before each chunk is
-    asked for (it may block), ``observer("event", {"event", "data"})`` sees each event before it is yielded."""
-    parser = SSEParser()
+    asked for (it may block), ``observer("event", {"event", "data"})`` sees each event before it is yielded;
+    ``EventTooLarge`` past ``max_event`` characters in one event."""
+    parser = SSEParser(max_event)
     while True:
         if before_read is not None:
             before_read()

@@ -2,8 +2,8 @@
 
 Owns where transcripts live (``$XDG_DATA_HOME/crazycall/transcripts/<run id>.jsonl``, or ``--transcript PATH``),
 run ids (a sortable UTC timestamp and a short random suffix), the record shapes, redaction of every record,
-and reading a transcript back (a torn last line from a killed run is skipped) for ``logs``, ``--continue`` and
-``--resume``. It does not decide what a run does, and it never talks to the network: the transport's
+and reading a transcript back for ``logs``, ``--continue`` and ``--resume`` (in crazycall.transcript_files,
+its names re-exported here). It does not decide what a run does, and it never talks to the network: the transport's
 ``observer`` and the loop's ``on_message`` hook hand it what to write. The conversation's JSON form, which the
 ``run`` and ``message`` records hold, is conversation_json.py's (its two main functions are importable here).
 
@@ -26,24 +26,32 @@ Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
 thousand per network read; they are written and flushed together just before the transport reads the network
 again (``flush``), before any other record, and at ``close`` (Ctrl-C and errors included). A process killed
 outright loses at most the events of the one network read it was working through.
+
+Hostile content stays writable and bounded: text that is not valid Unicode (a lone surrogate) is written as a
+JSON ``\\uXXXX`` escape, a line longer than ``max_record`` is cut with a ``...[cut: N more characters]``
+marker. A failed write (a full disk) never leaves a torn line: the file is cut back to its last complete
+line, the transcript stops, the run goes on, and ``error`` says why (stderr once, ``--json``'s
+``transcript_error``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
 import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
-from crazycall.conversation import Conversation, Message, Part
+from crazycall.conversation import Message
 from crazycall.conversation_json import conversation_from_json as conversation_from_json
 from crazycall.conversation_json import conversation_to_json as conversation_to_json
-from crazycall.conversation_json import message_from_json, message_to_json
-from crazycall.errors import ConfigError, UsageError
+from crazycall.conversation_json import message_to_json
+from crazycall.errors import UsageError
 from crazycall.events import (
     Emit,
     Event,
@@ -60,6 +68,18 @@ from crazycall.events import (
     TurnStarted,
 )
 from crazycall.redact import needs_redaction, redact, redact_data
+from crazycall.transcript_files import SUFFIX as SUFFIX
+from crazycall.transcript_files import PriorRun as PriorRun
+from crazycall.transcript_files import RunSummary as RunSummary
+from crazycall.transcript_files import find_transcript as find_transcript
+from crazycall.transcript_files import foreign_provider_data as foreign_provider_data
+from crazycall.transcript_files import latest_transcript as latest_transcript
+from crazycall.transcript_files import load_prior as load_prior
+from crazycall.transcript_files import read_records as read_records
+from crazycall.transcript_files import summarize as summarize
+from crazycall.transcript_files import transcript_files as transcript_files
+from crazycall.transcript_files import transcripts_dir as transcripts_dir
+from crazycall.transport_limits import DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
 
 #: how json.dumps(..., ensure_ascii=False) writes a str
 _encode: Callable[[str], str] = json.encoder.encode_basestring
@@ -68,14 +88,8 @@ _encode: Callable[[str], str] = json.encoder.encode_basestring
 _NOT_RECORDED = frozenset({TextDelta, ReasoningDelta, ToolCallStarted, ToolCallArgumentsDelta, ResponseCompleted})
 
 FORMAT_VERSION = 1
-SUFFIX = ".jsonl"
-
-
-def transcripts_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_DATA_HOME/crazycall/transcripts`` (``~/.local/share/...`` when the variable is unset)."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "crazycall" / "transcripts"
+DEFAULT_MAX_RECORD = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
+"""Characters of one transcript line (config ``max_transcript_record_bytes``); longer records are cut."""
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -111,11 +125,18 @@ class _Clock:
 class Transcript:
     """The transcript of one run. Inactive (writes nothing) until ``start``; ``--no-transcript`` never starts it."""
 
-    def __init__(self) -> None:
+    def __init__(self, err: TextIO | None = None) -> None:
         self.path: Path | None = None
         self.run_id = ""
         self.turn = 0
-        self._file: TextIO | None = None
+        self.max_record = DEFAULT_MAX_RECORD
+        self.error: str | None = None
+        """Why the transcript stopped early (a full disk), or None."""
+        self._err = err
+        self._file: BinaryIO | None = None
+        """Unbuffered: each ``_append`` is whole lines in one write, so a failure knows what reached the file."""
+        self._good = 0
+        """The file's size after its last complete line."""
         self._clock = _Clock()
         self._events: list[Mapping[str, str]] = []
         """Stream events ({event, data}) received and not yet written: at most one network read's worth."""
@@ -129,10 +150,12 @@ class Transcript:
         """Open ``path`` for appending and write the ``run`` record (before any request is sent)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            self._file = path.open("ab", buffering=0)
+            self._good = self._file.seek(0, os.SEEK_END)
         except OSError as exc:
+            # exit 2 whether the path is the default or --transcript's: the remedy is a flag either way
             message = f"cannot write the transcript {path}: {exc.strerror or exc}; use --no-transcript to run without"
-            raise (UsageError(message) if explicit else ConfigError(message)) from None
+            raise UsageError(message) from None
         self.path, self.run_id = path, run_id
         self.write("run", {"id": run_id, "format": FORMAT_VERSION, **header})
 
@@ -145,19 +168,38 @@ class Transcript:
         if self._file is None:
             return
         record = redact_data({"type": kind, "time": self._clock(), **record})
-        self._append(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._append(_line(record, self.max_record) + "\n")
 
-    def _append(self, line: str, flush: bool = True) -> None:
-        """Write ``line`` after the queued stream events; flush (always, unless the line is an event's)."""
+    def _append(self, line: str) -> None:
+        """Write ``line`` after the queued stream events, all in one write (unbuffered: flushed with it)."""
         assert self._file is not None
+        text = self._event_lines() + line if self._events else line
+        encoded = text.encode("utf-8", "backslashreplace")  # a lone surrogate becomes its \\uXXXX escape
+        data = memoryview(encoded)
         try:
-            if self._events:
-                self._file.write(self._event_lines())
-            self._file.write(line)
-            if flush:
-                self._file.flush()
+            while data:  # a raw write may take only part: the rest goes next (a full disk then raises)
+                written = self._file.write(data)
+                if not written:
+                    raise OSError(errno.EIO, "no progress writing")
+                data = data[written:]
         except OSError as exc:
-            raise ConfigError(f"cannot write the transcript {self.path}: {exc.strerror or exc}") from None
+            self._stop(exc)
+            return
+        self._good += len(encoded)
+
+    def _stop(self, exc: OSError) -> None:
+        """A write failed (disk full, file too large): cut the file back to its last complete line, stop
+        writing, say so once; the run itself goes on."""
+        assert self._file is not None
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._file.fileno(), self._good)
+        with contextlib.suppress(OSError):
+            self._file.close()
+        self._file, self._events = None, []
+        self.error = f"transcript: {exc.strerror or exc} writing {self.path}; transcript stopped"
+        if self._err is not None:
+            self._err.write(f"crazycall: warning: {self.error}\n")
+            self._err.flush()
 
     def flush(self) -> None:
         """Write out the queued stream events: the transport calls this (``on_wait``) before it reads the network."""
@@ -169,7 +211,8 @@ class Transcript:
             try:
                 self.flush()
             finally:
-                self._file.close()
+                if self._file is not None:  # flush may have stopped the transcript (and closed the file)
+                    self._file.close()
                 self._file = None
 
     # -- hooks for the transport, the loop and the event stream
@@ -194,6 +237,9 @@ class Transcript:
         dict each, and redacted one by one only when the batch as a whole holds something to redact."""
         events, self._events = self._events, []
         datas = [e["data"] for e in events]
+        room = max(self.max_record - 256, 64)  # what the record's other fields leave for the data
+        if any(len(data) > room for data in datas):
+            datas = [_cut_text(data, room) for data in datas]
         if needs_redaction("\n".join(datas)):
             datas = [redact(data) for data in datas]
         head = f'{{"type": "event", "time": "{self._batch_time}", "turn": {self.turn}, "event": '
@@ -214,6 +260,8 @@ class Transcript:
         def recording(event: Event) -> None:
             if type(event) not in _NOT_RECORDED:  # stream events: the transport's observer recorded the raw data
                 self._record_event(event)
+                if self.error is not None and isinstance(event, (RunFinished, RunFailed)):
+                    event = dataclasses.replace(event, transcript_error=self.error)
             emit(event)
 
         return recording
@@ -245,143 +293,37 @@ class Transcript:
         self.write("end", record)
 
 
-# ---------------------------------------------------------------- reading
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every record of a transcript; a torn or foreign line (a run killed mid-write) is skipped."""
+def _line(record: Mapping[str, Any], limit: int) -> str:
+    """``record`` as one JSON line of at most about ``limit`` characters: long strings cut first (each with a
+    marker), then, if the record is still too long, only its type, time, turn and the line's head."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UsageError(f"cannot read the transcript {path}: {exc.strerror or exc}") from None
-    records: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("type"), str):
-            records.append(record)
-    return records
+        line = json.dumps(record, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError) as exc:  # redact_data bounds JSON; default=str's str() may not
+        line = json.dumps({**_head(record), "unwritable": f"{type(exc).__name__}: {exc}"}, default=str)
+    if len(line) <= limit:
+        return line
+    cut = json.dumps(_cut_strings(record, max(limit // 8, 64)), ensure_ascii=False, default=str)
+    if len(cut) <= limit:
+        return cut
+    return json.dumps({**_head(record), "cut": _cut_text(line, max(limit // 2, 64))}, ensure_ascii=False)
 
 
-def transcript_files(env: Mapping[str, str] | None = None) -> list[Path]:
-    """The transcripts in the default folder, newest first (run ids sort by start time)."""
-    folder = transcripts_dir(env)
-    if not folder.is_dir():
-        return []
-    return sorted((p for p in folder.iterdir() if p.suffix == SUFFIX and p.is_file()), reverse=True)
+def _head(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: record[key] for key in ("type", "time", "turn") if key in record}
 
 
-def find_transcript(ref: str, env: Mapping[str, str] | None = None) -> Path:
-    """The transcript for a run id (or a unique prefix of one), or a path to a transcript file."""
-    candidate = Path(ref).expanduser()
-    if candidate.suffix == SUFFIX and candidate.is_file():
-        return candidate
-    files = transcript_files(env)
-    exact = [p for p in files if p.stem == ref]
-    matches = exact or [p for p in files if p.stem.startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        where = transcripts_dir(env)
-        raise UsageError(f"no transcript with run id {ref!r} in {where}; `crazycall logs` lists the runs")
-    shown = ", ".join(p.stem for p in matches[:5])
-    raise UsageError(f"run id {ref!r} is ambiguous: {shown}; give more of it")
+def _cut_text(text: str, keep: int) -> str:
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}...[cut: {len(text) - keep} more characters]"
 
 
-def latest_transcript(env: Mapping[str, str] | None = None) -> Path:
-    files = transcript_files(env)
-    if not files:
-        raise UsageError(f"no earlier run to continue: {transcripts_dir(env)} holds no transcripts")
-    return files[0]
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    id: str
-    time: str
-    model: str
-    protocol: str
-    turns: int
-    outcome: str
-    """``ok``, the error type that ended the run, or ``incomplete`` (no end record: killed or still running)."""
-    path: Path
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "time": self.time,
-            "model": self.model,
-            "protocol": self.protocol,
-            "turns": self.turns,
-            "outcome": self.outcome,
-            "path": str(self.path),
-        }
-
-
-def summarize(path: Path, records: list[dict[str, Any]] | None = None) -> RunSummary:
-    records = read_records(path) if records is None else records
-    run = next((r for r in records if r["type"] == "run"), {})
-    end = next((r for r in reversed(records) if r["type"] == "end"), None)
-    turns = max((r.get("turn", 0) for r in records if r["type"] == "turn"), default=0)
-    if end is not None and isinstance(end.get("turns"), int):
-        turns = end["turns"]
-    return RunSummary(
-        id=str(run.get("id") or path.stem),
-        time=str(run.get("time", "")),
-        model=str(run.get("model", "")),
-        protocol=str(run.get("protocol", "")),
-        turns=turns if isinstance(turns, int) else 0,
-        outcome=str(end.get("outcome")) if end is not None else "incomplete",
-        path=path,
-    )
-
-
-@dataclass(frozen=True)
-class PriorRun:
-    """What ``--continue`` / ``--resume`` takes from an earlier run's transcript."""
-
-    run_id: str
-    model: str
-    protocol: str
-    conversation: Conversation
-
-
-def load_prior(path: Path) -> PriorRun:
-    """Rebuild the neutral conversation of a run: its starting conversation plus every message appended."""
-    records = read_records(path)
-    run = next((r for r in records if r["type"] == "run"), None)
-    if run is None:
-        raise ConfigError(f"{path}: not a crazycall transcript (no run record)")
-    try:
-        conv = conversation_from_json(run.get("conversation"))
-        added = [message_from_json(r.get("message")) for r in records if r["type"] == "message"]
-    except ValueError as exc:
-        raise ConfigError(f"{path}: damaged transcript: {exc}") from None
-    conv = conv.append(*added)
-    run_id = str(run.get("id") or path.stem)
-    return PriorRun(run_id, str(run.get("model", "")), str(run.get("protocol", "")), _closed(conv))
-
-
-def _closed(conv: Conversation) -> Conversation:
-    """Drop a trailing assistant turn whose tool calls never got results (the run ended between the two):
-    every protocol refuses a new user message after unanswered calls (PROTOCOLS.md §1.3, §2.3, §3.3, §4.3)."""
-    messages = conv.messages
-    if messages and messages[-1].role == "assistant" and messages[-1].tool_calls:
-        messages = messages[:-1]
-    return Conversation(conv.system, messages)
-
-
-def foreign_provider_data(conv: Conversation, protocol: str) -> list[str]:
-    """The protocols, other than ``protocol``, whose provider-only data the conversation carries."""
-    found: set[str] = set()
-    for part in _parts(conv):
-        data = getattr(part, "provider_data", None) or {}
-        found.update(k for k in data if k != protocol)
-    return sorted(found)
-
-
-def _parts(conv: Conversation) -> Iterator[Part]:
-    for message in conv.messages:
-        yield from message.parts
+def _cut_strings(value: Any, keep: int) -> Any:
+    """``value`` with every string longer than ``keep`` cut (depth is bounded: redact_data ran first)."""
+    if isinstance(value, str):
+        return _cut_text(value, keep)
+    if isinstance(value, dict):
+        return {k: _cut_strings(v, keep) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cut_strings(v, keep) for v in value]
+    return value

@@ -7,7 +7,9 @@ retries included), retries with capped, jittered backoff, status -> ProviderErro
 request, response body and stream event, the ``on_wait`` hook that runs whenever a stream is about to wait for
 the network (so buffered output can be flushed then, not once per delta), and redaction at the boundary (httpx
 puts the full URL, Gemini's ``?key=`` included, into its exception messages). It knows nothing about any
-protocol's payloads; the SSE grammar is crazycall.sse's.
+protocol's payloads; the SSE grammar is crazycall.sse's. Bodies are read within size limits (decompressed
+and counted by crazycall.transport_limits while they arrive): a body past its limit is a ProtocolViolation,
+never retried.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import json
 import random
 import sys
-import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -25,10 +26,25 @@ from typing import Any
 from crazycall import __version__
 from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
 from crazycall.events import StreamEvent
-from crazycall.protocols.base import HttpRequest, ProtocolAdapter
+from crazycall.protocols.base import HttpRequest, ProtocolAdapter, fix_surrogates
 from crazycall.redact import redact
 from crazycall.settings import DEFAULT_MAX_RETRIES
-from crazycall.sse import ServerEvent, read_events
+from crazycall.sse import EventTooLarge, ServerEvent, read_events
+from crazycall.transport_deadline import Attempt as _Attempt
+from crazycall.transport_deadline import DeadlineExceeded as DeadlineExceeded
+from crazycall.transport_limits import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_ERROR_BYTES,
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_STREAM_BYTES,
+    BodyRefused,
+    BodyTooLarge,
+    decoded_chunks,
+    decoded_text,
+    read_body,
+    size,
+)
 
 
 def _no_httpx_cli() -> None:
@@ -73,51 +89,10 @@ class TransportOptions:
     backoff_cap: float = 8.0
     max_retry_wait: float = 60.0
     """A server-stated wait longer than this is cut down to it."""
-
-
-class DeadlineExceeded(TransportError):
-    """The whole-request deadline (``--timeout``) passed; never retried."""
-
-
-class _Attempt:
-    """One HTTP attempt's deadline: bounds the wait for headers and hangs up a body that outlives it."""
-
-    def __init__(self, deadline_at: float | None) -> None:
-        self.deadline_at = deadline_at
-        self.fired = False
-        self._timer: threading.Timer | None = None
-
-    def remaining(self) -> float | None:
-        return None if self.deadline_at is None else self.deadline_at - time.monotonic()
-
-    def watch(self, response: httpx.Response) -> None:
-        """Shut the socket down at the deadline: a blocked read then ends at once (a timeout alone would not)."""
-        left = self.remaining()
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if left is None or sock is None:
-            return
-
-        def fire() -> None:
-            import contextlib
-            import socket
-
-            self.fired = True
-            with contextlib.suppress(OSError):  # already closed: the read has ended anyway
-                sock.shutdown(socket.SHUT_RDWR)
-
-        self._timer = threading.Timer(max(left, 0.0), fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def expired(self) -> bool:
-        left = self.remaining()
-        # A read timeout set to what was left can fire a hair early by the monotonic clock.
-        return self.fired or (left is not None and left <= 0.02)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
+    max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES
 
 
 class Transport:
@@ -151,7 +126,7 @@ class Transport:
         o = self.options
         self._client = httpx.Client(
             timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
-            headers={"user-agent": f"crazycall/{__version__}"},
+            headers={"user-agent": f"crazycall/{__version__}", "accept-encoding": ACCEPT_ENCODING},
             follow_redirects=False,
         )
         #: number of HTTP requests built (retries included)
@@ -215,7 +190,7 @@ class Transport:
             response = self._client.send(self._build(adapter, request, attempt, attempt_no), stream=True)
             try:
                 attempt.watch(response)
-                body = response.read()
+                body = self._read(adapter, request, response)
             finally:
                 response.close()
         except httpx.HTTPError as exc:
@@ -224,9 +199,31 @@ class Transport:
         self._check_status(adapter, request, response.status_code, body, response.headers)
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser can go
+            what = "nested too deeply to read" if isinstance(exc, RecursionError) else "not JSON"
             snippet = body[:120].decode("utf-8", "replace")
-            raise ProtocolViolation(f"{adapter.name} {request.path}: response body is not JSON: {snippet!r}") from None
+            raise ProtocolViolation(f"{adapter.name} {request.path}: response body is {what}: {snippet!r}") from None
+
+    def _read(
+        self, adapter: ProtocolAdapter, request: HttpRequest, response: httpx.Response, cut: bool = False
+    ) -> bytes:
+        """The whole body within its limit (an error body's is smaller); past it a ProtocolViolation, never
+        retried: the same answer would come again. With ``cut``, the part within the limit (for a snippet)."""
+        ok = 200 <= response.status_code < 300 and not cut
+        limit = self.options.max_response_bytes if ok else self.options.max_error_bytes
+        what = "the response body" if ok else f"the HTTP {response.status_code} body"
+        encoding = response.headers.get("content-encoding", "")
+        try:
+            return read_body(response.iter_raw(), encoding, limit, what, cut=cut)
+        except BodyRefused as exc:
+            self._observe("response", {"status": response.status_code, "request_id": _request_id(response)})
+            setting = "max_response_bytes" if ok else "max_error_bytes"
+            hint = f" ({setting} in the config file)" if isinstance(exc, BodyTooLarge) else ""
+            raise self._refused(adapter, request, f"{exc}{hint}") from None
+
+    @staticmethod
+    def _refused(adapter: ProtocolAdapter, request: HttpRequest, reason: str) -> ProtocolViolation:
+        return ProtocolViolation(f"{adapter.name} {request.path}: {reason}; not retried")
 
     def _stream_once(
         self, adapter: ProtocolAdapter, request: HttpRequest, attempt: _Attempt, attempt_no: int
@@ -236,12 +233,12 @@ class Transport:
             try:
                 attempt.watch(response)
                 if not 200 <= response.status_code < 300:
-                    body = response.read()
+                    body = self._read(adapter, request, response)
                     self._observe_response(response, body)
                     self._check_status(adapter, request, response.status_code, body, response.headers)
                 ctype = response.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    body = response.read()
+                    body = self._read(adapter, request, response, cut=True)
                     self._observe_response(response, body)
                     raise ProtocolViolation(
                         f"{adapter.name} {request.path}: expected an event stream, got {ctype or 'no content-type'}"
@@ -255,6 +252,12 @@ class Transport:
                 response.close()
         except httpx.HTTPError as exc:
             raise self._transport_error(adapter, request, exc, attempt) from None
+        except EventTooLarge as exc:
+            reason = f"one stream event exceeds the {size(exc.limit)} limit (max_event_bytes in the config file)"
+            raise self._refused(adapter, request, reason) from None
+        except BodyRefused as exc:
+            hint = " (max_stream_bytes in the config file)" if isinstance(exc, BodyTooLarge) else ""
+            raise self._refused(adapter, request, f"{exc}{hint}") from None
         except TransportError:
             if attempt.expired():  # the watchdog's hang-up looks like a cut stream to the adapter
                 raise self._deadline_error(adapter, request) from None
@@ -275,7 +278,11 @@ class Transport:
             if attempt.expired():
                 raise self._deadline_error(adapter, request)
 
-        return read_events(response.iter_text(), before_read, self._observer)
+        # Each event has a limit, and so has the whole stream (a generous one: a long answer is long).
+        encoding = response.headers.get("content-encoding", "")
+        limit = self.options.max_stream_bytes
+        chunks = decoded_chunks(response.iter_raw(), encoding, limit, "the stream")
+        return read_events(decoded_text(chunks), before_read, self._observer, self.options.max_event_bytes)
 
     # ------------------------------------------------------------------ internals
 
@@ -300,7 +307,7 @@ class Transport:
             self.base_url + request.path,
             params=params or None,
             headers=headers,
-            content=json.dumps(request.body, ensure_ascii=False).encode("utf-8"),
+            content=_encode_body(request.body),
             timeout=self._timeout(attempt),
         )
 
@@ -326,7 +333,10 @@ class Transport:
     ) -> None:
         if 200 <= status < 300:
             return
-        err = adapter.parse_error(status, body, headers)
+        try:
+            err = adapter.parse_error(status, body, headers)
+        except ProtocolViolation as exc:  # an error body no router sends (JSON nested too deeply)
+            raise self._refused(adapter, request, f"HTTP {status}: {exc}") from None
         err.protocol = adapter.name
         err.endpoint = request.path  # the real path (an adapter knows only its template, e.g. Gemini's {model})
         raise err
@@ -375,6 +385,10 @@ class Transport:
             return self._deadline_error(adapter, request)
         kind = type(exc).__name__
         detail = redact(str(exc)) or kind
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            url = httpx.URL(self.base_url)  # the address only: a key in the URL's query never gets here
+            port = url.port or (443 if url.scheme == "https" else 80)
+            detail = f"cannot connect to {url.host}:{port}: {detail}"
         return TransportError(f"{adapter.name} {request.path}: {kind}: {detail}")
 
 
@@ -387,6 +401,16 @@ def _drain(events: Iterator[Any], limit: int = 16) -> None:
                 return
     except (CrazycallError, httpx.HTTPError):  # the answer is complete: a failure after it costs only the connection
         return
+
+
+def _encode_body(body: Any) -> bytes:
+    """The request body as UTF-8 JSON. A lone surrogate (in a model's arguments, a tool's result, a prompt)
+    cannot be UTF-8: it is sent as U+FFFD, as any router would read it, instead of failing the run."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return fix_surrogates(text).encode("utf-8")
 
 
 def _request_id(response: httpx.Response) -> str | None:

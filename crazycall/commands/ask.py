@@ -33,7 +33,10 @@ def read_prompt(prompt: str | None) -> str:
         return prompt
     if prompt is None and sys.stdin.isatty():
         raise UsageError("no prompt: pass it as an argument, or pipe it on stdin (use '-' to read stdin)")
-    text = sys.stdin.read()
+    # Bytes, decoded here: stdin's own decoding may fail on bytes that are not UTF-8, or keep them as lone
+    # surrogates that no request can carry. They become U+FFFD, as in any editor.
+    buffer = getattr(sys.stdin, "buffer", None)
+    text = buffer.read().decode("utf-8", "replace") if buffer is not None else sys.stdin.read()
     if not text.strip():
         raise UsageError("the prompt read from stdin is empty")
     return text

@@ -333,12 +333,15 @@ def provider_data_for(part: Part, protocol: str) -> Any:
 
 
 def json_error_body(body: bytes) -> Any:
-    """Decode an error body leniently: JSON when it is JSON, else the text."""
+    """Decode an error body leniently: JSON when it is JSON, else the text. JSON nested deeper than the parser
+    can go is no error envelope any router sends: a ProtocolViolation (the transport names where)."""
     text = body.decode("utf-8", "replace")
     try:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise ProtocolViolation("error body is JSON nested too deeply to read") from None
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

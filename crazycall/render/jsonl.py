@@ -27,7 +27,7 @@ from crazycall.render.summary import error_dict, summary_dict
 def _result_value(content: str) -> Any:
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a result nested deeper than the parser can go
         return content
 
 
@@ -39,11 +39,15 @@ class JsonRenderer:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunFinished):
-            self._write(summary_dict(event.result))
+            data = summary_dict(event.result)
         elif isinstance(event, RunFailed):
             data = summary_dict(event.partial) if event.partial else {}
             data["error"] = error_dict(event.error)
-            self._write(data)
+        else:
+            return
+        if event.transcript_error is not None:
+            data["transcript_error"] = event.transcript_error
+        self._write(data)
 
     def _write(self, data: dict[str, Any]) -> None:
         self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -59,6 +63,8 @@ class JsonLinesRenderer:
     def __call__(self, event: Event) -> None:
         record = self._record(event)
         if record is not None:
+            if isinstance(event, (RunFinished, RunFailed)) and event.transcript_error is not None:
+                record["transcript_error"] = event.transcript_error
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.out.flush()
 

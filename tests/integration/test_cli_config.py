@@ -39,6 +39,11 @@ def test_defaults(clean_env: Path) -> None:
             "max_retries": {"value": 2, "source": "default"},
             "tool_timeout": {"value": 60.0, "source": "default"},
             "result_limit": {"value": 65536, "source": "default"},
+            "max_response_bytes": {"value": 32 * 1024 * 1024, "source": "default"},
+            "max_event_bytes": {"value": 8 * 1024 * 1024, "source": "default"},
+            "max_stream_bytes": {"value": 256 * 1024 * 1024, "source": "default"},
+            "max_error_bytes": {"value": 1024 * 1024, "source": "default"},
+            "max_transcript_record_bytes": {"value": 1024 * 1024, "source": "default"},
         },
     }
 
@@ -84,6 +89,11 @@ def test_table(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "max_retries": ["2", "default"],
         "tool_timeout": ["60.0", "default"],
         "result_limit": ["65536", "default"],
+        "max_response_bytes": ["33554432", "default"],
+        "max_event_bytes": ["8388608", "default"],
+        "max_stream_bytes": ["268435456", "default"],
+        "max_error_bytes": ["1048576", "default"],
+        "max_transcript_record_bytes": ["1048576", "default"],
     }
     assert out.splitlines()[-1] == f"config file: {path}"
     assert KEY not in out
@@ -98,5 +108,6 @@ def test_a_bad_config_file_is_one_line_and_exit_3(clean_env: Path) -> None:
     assert err == (
         f"crazycall: error: {path}:1: unknown setting 'modle' (did you mean 'model'?); "
         "known: api_key, base_url, model, routes, timeout, "
-        "max_turns, max_tokens, max_retries, tool_timeout, result_limit\n"
+        "max_turns, max_tokens, max_retries, tool_timeout, result_limit, max_response_bytes, max_event_bytes, "
+        "max_stream_bytes, max_error_bytes, max_transcript_record_bytes\n"
     )

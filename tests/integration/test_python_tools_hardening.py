@@ -193,7 +193,14 @@ def test_a_thread_writing_after_the_run_does_not_reach_stdout(project: Path) -> 
 
 def test_a_flood_of_output_is_cut_to_a_mebibyte_per_channel(project: Path) -> None:
     transcript = project / "flood.jsonl"
-    done = ask(project, "noisy.py", "--json", "--transcript", str(transcript), "Please run flood now")
+    config = project / "config.yaml"  # the transcript's own record limit (1 MiB) would cut the output first
+    config.write_text(f"max_transcript_record_bytes: {8 * 1024 * 1024}\n", encoding="utf-8")
+    done = run_cli(
+        project,
+        *("ask", "--offline", "--plugins", str(project / "noisy.py")),
+        *("--json", "--transcript", str(transcript), "Please run flood now"),
+        env={"CRAZYCALL_CONFIG": str(config)},
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tool_calls"][0]["result"] == "flood done"
     assert transcript.stat().st_size < 3 * 1024 * 1024  # 10 MiB printed; 1 MiB of each kind kept

@@ -216,7 +216,7 @@ def test_start_on_an_unwritable_path(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(UsageError, match="--no-transcript"):
         Transcript().start(blocker / "a.jsonl", "rid", {}, explicit=True)
-    with pytest.raises(ConfigError, match="cannot write the transcript"):
+    with pytest.raises(UsageError, match="cannot write the transcript"):  # the same code as --transcript's
         Transcript().start(blocker / "a.jsonl", "rid", {}, explicit=False)
 
 

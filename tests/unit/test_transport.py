@@ -333,7 +333,8 @@ def test_connect_timeout(unanswered_port: int) -> None:
     with transport(url, rec, connect_timeout=0.3, max_retries=0) as t, pytest.raises(TransportError) as caught:
         t.send(adapter, req)
     assert time.monotonic() - started < 2.0
-    assert str(caught.value) == "chat /v1/chat/completions: ConnectTimeout: timed out"
+    expected = f"chat /v1/chat/completions: ConnectTimeout: cannot connect to 127.0.0.1:{unanswered_port}: timed out"
+    assert str(caught.value) == expected
 
 
 def test_deadline_bounds_the_connect_too(unanswered_port: int) -> None:

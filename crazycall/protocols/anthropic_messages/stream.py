@@ -64,7 +64,7 @@ def _payload(sse: SSE) -> Mapping[str, Any] | None:
         return {} if sse.event == "error" else None
     try:
         value = json.loads(sse.data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser can go
         raise ProtocolViolation(
             f"{NAME}: stream event {sse.event!r} carries data that is not JSON: {truncate(sse.data, 80)!r}"
         ) from None

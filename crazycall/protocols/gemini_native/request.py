@@ -143,5 +143,5 @@ def _json_or_text(content: str) -> Any:
     """The parsed JSON value when the content is JSON (NaN/Infinity are not), else the string itself."""
     try:
         return json.loads(content, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):
         return content

@@ -67,7 +67,7 @@ def parse_stream(events: Iterable[SSE]) -> Iterator[StreamEvent]:
             continue  # no [DONE] on this wire (§4.4), but a proxy adding one must not break the parse
         try:
             value = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser can go
             raise ProtocolViolation(f"gemini: stream data is not JSON: {data[:80]!r}") from None
         for chunk in value if isinstance(value, list) else [value]:
             yield from turn.feed(chunk)
