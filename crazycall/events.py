@@ -83,6 +83,16 @@ class ToolFinished:
 
 
 @dataclass(frozen=True)
+class ToolProgress:
+    """A running tool's report of how far it got (an MCP server's progress notification)."""
+
+    call: ToolCall
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class TurnFinished:
     turn: int
     usage: Usage
@@ -126,6 +136,6 @@ class RunFailed:
     partial: RunResult | None = None
 
 
-RunEvent = RunStarted | TurnStarted | ToolStarted | ToolFinished | TurnFinished | RunFinished | RunFailed
+RunEvent = RunStarted | TurnStarted | ToolStarted | ToolProgress | ToolFinished | TurnFinished | RunFinished | RunFailed
 Event = StreamEvent | RunEvent
 Emit = Callable[[Event], None]

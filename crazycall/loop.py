@@ -37,6 +37,7 @@ from crazycall.events import (
     TextDelta,
     ToolCallRecord,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
     TurnFinished,
     TurnStarted,
@@ -46,7 +47,7 @@ from crazycall.redact import redact, redact_data
 from crazycall.settings import DEFAULT_MAX_TURNS as DEFAULT_MAX_TURNS  # re-exported: the loop's default
 from crazycall.textbuffer import TextBuffer
 from crazycall.tools.registry import ToolRegistry
-from crazycall.tools.runner import CallOutcome, ToolRunner
+from crazycall.tools.runner import CallOutcome, Progress, ToolRunner
 from crazycall.transport import Transport
 
 DEFAULT_MAX_REPEATS = 3
@@ -240,9 +241,14 @@ def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...]
         outcome = _masked(outcome)
         emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
 
-    outcomes = [
-        _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
-    ]
+    def progressed(call: ToolCall, report: Progress) -> None:
+        message = redact(report.message) if report.message else None
+        emit(ToolProgress(call, report.progress, report.total, message))
+
+    started = runner.run(
+        calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished, on_progress=progressed
+    )
+    outcomes = [_masked(o) for o in started]
     assert state.records is not None
     state.records.extend(_record(o) for o in outcomes)
     # Results go back in call order whatever order they finished in (chat/gemini match by position too).

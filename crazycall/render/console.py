@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -35,11 +36,12 @@ from crazycall.events import (
     ToolCallArgumentsDelta,
     ToolCallStarted,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
     TurnFinished,
     TurnStarted,
 )
-from crazycall.render.console_parts import MarkdownBlock, closing_line, tool_header, tool_result
+from crazycall.render.console_parts import MarkdownBlock, closing_line, progress_text, tool_header, tool_result
 from crazycall.render.live_view import LiveView, Row
 from crazycall.render.markdown_stream import BlockSplitter
 
@@ -87,6 +89,7 @@ class ConsoleRenderer:
             ResponseCompleted: self._on_response,
             TurnFinished: self._on_turn_finished,
             ToolStarted: self._on_tool_started,
+            ToolProgress: self._on_tool_progress,
             ToolFinished: self._on_tool_finished,
             RunFinished: self._on_run_finished,
             RunFailed: self._on_run_failed,
@@ -225,6 +228,11 @@ class ConsoleRenderer:
         self._enter("tools")
         self._print_lines(tool_header(event.call, self.console.width))
         self._view.rows = (*self._view.rows, Row(event.call.id, event.call.name, self.clock()))
+        self._refresh()
+
+    def _on_tool_progress(self, event: ToolProgress) -> None:
+        text = progress_text(event.progress, event.total, event.message)
+        self._view.rows = tuple(replace(r, progress=text) if r.key == event.call.id else r for r in self._view.rows)
         self._refresh()
 
     def _on_tool_finished(self, event: ToolFinished) -> None:

@@ -130,6 +130,13 @@ def tool_result(
     return lines
 
 
+def progress_text(progress: float, total: float | None, message: str | None) -> str:
+    """A running tool's progress for its spinner row: ``indexing files · 3/10`` (``3/10``, ``indexing · 3``)."""
+    count = f"{progress:g}/{total:g}" if total is not None else f"{progress:g}"
+    head = " ".join(message.split()) if message else ""
+    return f"{head} · {count}" if head else count
+
+
 def closing_line(turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None) -> Text:
     """``2 turns · 2 tool calls · 829 in / 82 out tokens · 0.3 s``, led by the failure when the run failed."""
     line = Text()
