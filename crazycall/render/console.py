@@ -4,8 +4,9 @@ Owns what a person at a terminal sees and when: a spinner with the model and pro
 the answer rendered as Markdown while it streams (each finished block printed once, only the growing block
 redrawn: cost linear in the answer's length, see markdown_stream.py); reasoning dimmed, or hidden with
 ``--no-reasoning``; each tool call as it happens (arguments arriving, the call with pretty arguments, a spinner
-row per running call, the result cut to a few lines with its size and duration, errors in red with the reason
-the model was given); and a closing line with turns, tool calls, tokens and wall time. A failed or interrupted
+row per running call with the progress it reports, the result cut to a few lines with its size and duration,
+errors in red with the reason the model was given); and a closing line with turns, tool calls, tokens and wall
+time. A failed or interrupted
 run still prints everything it knew, stops the live region and shows the cursor again.
 
 Colour and width follow the Console it is given (NO_COLOR, ``--no-color``, the terminal's size). When that
