@@ -234,7 +234,8 @@ class ConsoleRenderer:
     def _on_tool_progress(self, event: ToolProgress) -> None:
         text = progress_text(event.progress, event.total, event.message)
         self._view.rows = tuple(replace(r, progress=text) if r.key == event.call.id else r for r in self._view.rows)
-        self._refresh()
+        if not self.animate:  # else the refresh thread shows it at its own pace: reports can come by the thousand
+            self._refresh()
 
     def _on_tool_finished(self, event: ToolFinished) -> None:
         self._tool_calls += 1

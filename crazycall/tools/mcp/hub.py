@@ -58,6 +58,8 @@ class _Server:
         self.closing: asyncio.Event | None = None
         self.session: Any = None
         self.task: concurrent.futures.Future[None] | None = None
+        self.began = time.monotonic()
+        """When it was started: its ``startup_timeout`` counts from here (servers start side by side)."""
         self.http = connect.HttpStatus()
         # the server's stderr: kept out of our output, quoted when it fails to start; closed by McpHub.close
         self.errlog: TextIO = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -113,7 +115,7 @@ class McpHub:
         started = [self._start(config) for config in configs]
         tools: list[Tool] = []
         for server in started:
-            tools += self._tools(server, self._wait_ready(server, time.monotonic()))
+            tools += self._tools(server, self._wait_ready(server))
         return tools
 
     def _start(self, config: ServerConfig) -> _Server:
@@ -122,8 +124,8 @@ class McpHub:
         server.task = asyncio.run_coroutine_threadsafe(server.serve(), self.loop)
         return server
 
-    def _wait_ready(self, server: _Server, began: float) -> list[dict[str, Any]]:
-        config = server.config
+    def _wait_ready(self, server: _Server) -> list[dict[str, Any]]:
+        config, began = server.config, server.began
         where = f"{config.source}: MCP server {config.name!r}"
         limit = config.startup_timeout
         # stopping a server that did not start in time is part of its start-up: leave room for it
@@ -196,6 +198,12 @@ class McpHub:
     def close(self) -> None:
         """End every session (each server process is stopped by the SDK), then the loop and its thread, all within
         ``CLOSE_BUDGET`` seconds."""
+        try:
+            self._close()
+        finally:
+            self.logs.uninstall()
+
+    def _close(self) -> None:
         deadline = time.monotonic() + CLOSE_BUDGET
         for server in self.servers:
             if server.ready.done() and server.closing is not None:
@@ -216,7 +224,6 @@ class McpHub:
         self.thread.join(max(deadline - time.monotonic(), 0.1))
         if not self.thread.is_alive():
             self.loop.close()
-        self.logs.uninstall()
 
     def __enter__(self) -> McpHub:
         return self
