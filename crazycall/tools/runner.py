@@ -13,6 +13,8 @@ Approval (``approval.py``) is asked here, in the caller's thread, for every vali
 tool starts: a prompt never races a running tool's output, and a declined call becomes an error result
 (``CallOutcome.declined`` says why) without being run. Tools that enforce their timeout themselves (commands,
 MCP) get it passed in and a little grace here, so their own clearer message ("killed after 5 s") wins.
+A running tool can report its progress through ``progress_reporter()`` (MCP servers' progress notifications);
+reports reach ``on_progress`` in the caller's thread, like the other callbacks.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from crazycall.tools.registry import Tool, ToolFailed, ToolRegistry
 #: Extra seconds before the runner gives up on a tool that enforces its own timeout (it reports better).
 SELF_TIMEOUT_GRACE = 2.0
 
-ProgressReport = Callable[[float, "float | None", "str | None"], None]
+ProgressReport = Callable[[float, float | None, str | None], None]
 """``report(progress, total, message)``: how a running tool tells how far it got (MCP progress notifications)."""
 _current = threading.local()
 
