@@ -56,7 +56,7 @@ class HttpStatus:
 
 
 async def open_session(
-    config: ServerConfig, stack: AsyncExitStack, errlog: TextIO, status: HttpStatus, **callbacks: Any
+    config: ServerConfig, stack: AsyncExitStack, errlog: TextIO, status: HttpStatus, **session_options: Any
 ) -> Any:
     from mcp import ClientSession
 
@@ -69,8 +69,9 @@ async def open_session(
         env = {**get_default_environment(), **expanded(config.env, config)}
         params = StdioServerParameters(command=config.command or "", args=list(config.args), env=env, cwd=config.cwd)
         streams = await stack.enter_async_context(stdio_client(params, errlog=errlog))
-    session = ClientSession(streams[0], streams[1], client_info=client_info(), **callbacks)
-    session = await stack.enter_async_context(session)
+    if takes(ClientSession.__init__, "client_info"):  # early 1.x SDKs always said "mcp"
+        session_options["client_info"] = client_info()
+    session = await stack.enter_async_context(ClientSession(streams[0], streams[1], **session_options))
     await session.initialize()
     return session
 
@@ -89,6 +90,16 @@ async def _http_transport(config: ServerConfig, stack: AsyncExitStack, status: H
         client.event_hooks["response"].append(status)
         return streamable_http.streamable_http_client(url, http_client=client)
     return getattr(streamable_http, "streamablehttp_client")(url, headers=headers)  # noqa: B009 (1.x only)
+
+
+def takes(function: Any, parameter: str) -> bool:
+    """Whether the installed SDK's ``function`` has ``parameter`` (``mcp>=1.0`` is allowed; some came later)."""
+    import inspect
+
+    try:
+        return parameter in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def expanded(values: Mapping[str, str], config: ServerConfig) -> dict[str, str]:

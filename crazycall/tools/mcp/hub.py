@@ -58,6 +58,8 @@ class _Server:
         self.closing: asyncio.Event | None = None
         self.session: Any = None
         self.task: concurrent.futures.Future[None] | None = None
+        self.progress = False
+        """The SDK can ask for progress (early 1.x SDKs cannot)."""
         self.began = time.monotonic()
         """When it was started: its ``startup_timeout`` counts from here (servers start side by side)."""
         self.http = connect.HttpStatus()
@@ -69,6 +71,7 @@ class _Server:
         try:
             async with AsyncExitStack() as stack:
                 self.session = await connect.open_session(self.config, stack, self.errlog, self.http)
+                self.progress = connect.takes(self.session.call_tool, "progress_callback")
                 self.ready.set_result(await connect.list_tools(self.session))
                 await self.closing.wait()
         except BaseException as exc:  # reported through ready (start-up) or dropped (shutdown)
@@ -258,7 +261,8 @@ class McpCall:
         session = self.server.session
         if session is None or self.server.finished.done():
             raise ToolFailed(f"MCP server {server} is not running{self.server.stderr_tail()}")
-        request = session.call_tool(self.name, dict(arguments), progress_callback=_progress_callback())
+        progress = {"progress_callback": _progress_callback()} if self.server.progress else {}
+        request = session.call_tool(self.name, dict(arguments), **progress)
         future = asyncio.run_coroutine_threadsafe(request, self.hub.loop)
         try:
             result = future.result(timeout=timeout)
