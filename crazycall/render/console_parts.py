@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from crazycall.conversation import ToolCall, Usage
-from crazycall.render.plain import duration
+from crazycall.render.plain import duration, one_line
 
 RESULT_LINES = 4
 """Lines of a tool result shown under its header; the full size is in the header."""
@@ -133,7 +133,7 @@ def tool_result(
 def progress_text(progress: float, total: float | None, message: str | None) -> str:
     """A running tool's progress for its spinner row: ``indexing files · 3/10`` (``3/10``, ``indexing · 3``)."""
     count = f"{progress:g}/{total:g}" if total is not None else f"{progress:g}"
-    head = " ".join(message.split()) if message else ""
+    head = one_line(message, 80) if message else ""  # a server's text: no escape codes reach the terminal
     return f"{head} · {count}" if head else count
 
 
