@@ -191,6 +191,27 @@ def test_progress_notifications_become_tool_progress_events(tmp_path: Path) -> N
     assert result["result"] == "counted to 3; progress token: True"
 
 
+def test_progress_shows_on_the_spinner_at_a_terminal(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    tools = write_tools(tmp_path, server_entry(env={"FIXTURE_STEP": "0.4"}, extra='prefix: ""'))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "crazycall", "ask", "--offline", "--no-transcript", "-t", str(tools), "count"],
+        cwd=str(tmp_path),
+        env={**env, "TERM": "xterm-256color"},
+        dimensions=(30, 100),
+        encoding="utf-8",
+        codec_errors="replace",
+    )
+    try:
+        child.expect("step 2 · 2/3", timeout=20)  # on the running call's spinner row, while it runs
+        child.expect(pexpect.EOF, timeout=20)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+
 # ---- 6. who we are
 
 
