@@ -155,6 +155,16 @@ def test_task_only_tools_are_left_out_and_said_so(tmp_path: Path) -> None:
     assert "crazycall: note: MCP server fx: tool research is not offered: it can only run as an MCP task" in run.stderr
 
 
+def test_including_a_task_only_tool_by_name_is_a_config_error(tmp_path: Path) -> None:
+    tools = write_tools(tmp_path, server_entry(extra="include: [whoami, research]"))
+    done = crazycall("tools", "list", "-t", str(tools), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (3, "")
+    assert done.stderr == (
+        f"crazycall: error: {tools}:2: MCP server 'fx': tool research (include) cannot be offered: "
+        "it can only run as an MCP task (taskSupport: required), which crazycall does not support\n"
+    )
+
+
 # ---- 4. audience annotations
 
 

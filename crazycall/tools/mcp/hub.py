@@ -169,6 +169,9 @@ class McpHub:
             if (config.include is not None and original not in config.include) or original in config.exclude:
                 continue
             if (reason := left_out_reason(data)) is not None:
+                if config.include is not None:  # named in include: asked for, and it cannot be had
+                    where = f"{config.source}: MCP server {config.name!r}"
+                    raise ConfigError(f"{where}: tool {original} (include) cannot be offered: {reason}")
                 self._leave_out(config, original, reason)
                 continue
             tools.append(self._tool(server, data, original))
