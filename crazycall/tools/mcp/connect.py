@@ -48,7 +48,8 @@ class HttpStatus:
         self.last: str | None = None
 
     async def __call__(self, response: Any) -> None:
-        if response.status_code >= 400:
+        # POSTs only: a 405 to the optional GET stream is normal and says nothing about a failed start
+        if response.status_code >= 400 and response.request.method == "POST":
             from crazycall.redact import mask_url_credentials, redact
 
             url = redact(mask_url_credentials(str(response.request.url)))
