@@ -89,6 +89,18 @@ def test_the_sdks_complaint_is_one_line_at_verbose(tmp_path: Path) -> None:
     ), done.stderr
 
 
+def test_the_sdks_complaint_is_kept_in_the_transcript(tmp_path: Path) -> None:
+    tools = write_tools(tmp_path, server_entry(env={"FIXTURE_NOISE": "1"}, extra='prefix: ""'))
+    transcript = tmp_path / "run.jsonl"
+    done = crazycall("ask", "--offline", "--transcript", str(transcript), "-t", str(tools), "whoami", cwd=tmp_path)
+    assert (done.returncode, done.stderr.count("Failed to parse")) == (0, 0)
+    records = [json.loads(line) for line in transcript.read_text().splitlines()]
+    logs = [r["message"] for r in records if r["type"] == "log"]
+    assert [m.split(" (")[0] for m in logs] == ["mcp.client.stdio: Failed to parse JSONRPC message from server"]
+    kinds = [r["type"] for r in records]
+    assert kinds.index("run") < kinds.index("log") < kinds.index("turn")
+
+
 def test_a_chatty_server_that_fails_to_start_gets_one_error_line(tmp_path: Path) -> None:
     tools = write_tools(tmp_path, server_entry(env={"FIXTURE_NOISE": "exit"}))
     done = ask(tools, "whoami", "--json")

@@ -3,8 +3,9 @@
 The SDK logs with ``logging``; with no handler configured, Python's last-resort handler would print warnings
 and their tracebacks on stderr (an 11-line traceback for a server that writes one non-JSON line), breaking the
 rule that stderr holds only crazycall's own lines. While a hub runs, ``LogRouter`` takes those records: each
-becomes one redacted line, kept (bounded) for the error message of a server that fails to start, and written to
-stderr as ``crazycall: mcp: ...`` only with ``-v`` (or ``CRAZYCALL_VERBOSE=1``). It is attached to the root
+becomes one redacted line, kept (bounded) for the error message of a server that fails to start, handed to the
+transcript (``library_logs``: ``log`` records), and written to stderr as ``crazycall: mcp: ...`` only with ``-v``
+(or ``CRAZYCALL_VERBOSE=1``). It is attached to the root
 logger only when nobody configured logging (an embedding program's own handlers are left alone).
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import collections
 import logging
 import sys
+
+from crazycall import library_logs
 
 KEPT = 20
 """Lines kept for error messages; older ones are dropped."""
@@ -30,6 +33,7 @@ class LogRouter(logging.Handler):
         try:
             line = one_line(record)
             self.lines.append(line)
+            library_logs.add(line)
             if self.verbose:
                 sys.stderr.write(f"crazycall: mcp: {line}\n")
                 sys.stderr.flush()
@@ -37,6 +41,7 @@ class LogRouter(logging.Handler):
             pass
 
     def install(self) -> None:
+        library_logs.clear()  # a line left from an earlier run in this process is not this run's
         sdk = logging.getLogger("mcp")
         self._saved.append((sdk, sdk.propagate, sdk.level))
         sdk.addHandler(self)
