@@ -94,6 +94,16 @@ class ToolCancelled:
 
 
 @dataclass(frozen=True)
+class ToolProgress:
+    """A running tool's report of how far it got (an MCP server's progress notification)."""
+
+    call: ToolCall
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class TurnFinished:
     turn: int
     usage: Usage
@@ -143,7 +153,15 @@ class RunFailed:
 
 
 RunEvent = (
-    RunStarted | TurnStarted | ToolStarted | ToolFinished | ToolCancelled | TurnFinished | RunFinished | RunFailed
+    RunStarted
+    | TurnStarted
+    | ToolStarted
+    | ToolProgress
+    | ToolFinished
+    | ToolCancelled
+    | TurnFinished
+    | RunFinished
+    | RunFailed
 )
 Event = StreamEvent | RunEvent
 Emit = Callable[[Event], None]

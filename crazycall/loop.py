@@ -38,6 +38,7 @@ from crazycall.events import (
     ToolCallRecord,
     ToolCancelled,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
     TurnFinished,
     TurnStarted,
@@ -47,7 +48,7 @@ from crazycall.redact import redact, redact_data
 from crazycall.settings import DEFAULT_MAX_TURNS as DEFAULT_MAX_TURNS  # re-exported: the loop's default
 from crazycall.textbuffer import TextBuffer
 from crazycall.tools.registry import ToolRegistry
-from crazycall.tools.runner import CallOutcome, ToolRunner
+from crazycall.tools.runner import CallOutcome, Progress, ToolRunner
 from crazycall.transport import Transport
 
 DEFAULT_MAX_REPEATS = 3
@@ -245,10 +246,15 @@ def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...]
         done.append(outcome)
         emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
 
+    def progressed(call: ToolCall, report: Progress) -> None:
+        message = redact(report.message) if report.message else None
+        emit(ToolProgress(call, report.progress, report.total, message))
+
     try:
-        outcomes = [
-            _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)
-        ]
+        started = runner.run(
+            calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished, on_progress=progressed
+        )
+        outcomes = [_masked(o) for o in started]
     except KeyboardInterrupt:
         _interrupted(state, calls, done, emit)
         raise

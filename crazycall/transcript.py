@@ -20,6 +20,7 @@ Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
     tool_call   id, name, arguments (the raw text the model sent)
     tool_result id, name, content, is_error, duration_ms, output (what the tool printed)
     error       error_type, message, exit_code
+    log         message (a library's log line, e.g. the MCP SDK's: details stderr leaves out)
     end         outcome ("ok" or the error type), turns, text, stop_reason, usage
 
 "Flushed before each step": every record is flushed as it is written, except stream events, which come by the
@@ -47,6 +48,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from crazycall import library_logs
 from crazycall.conversation import Message
 from crazycall.conversation_json import conversation_from_json as conversation_from_json
 from crazycall.conversation_json import conversation_to_json as conversation_to_json
@@ -267,6 +269,9 @@ class Transcript:
         return recording
 
     def _record_event(self, event: Event) -> None:
+        if library_logs.waiting():
+            for line in library_logs.take():
+                self.write("log", {"message": line})
         if isinstance(event, TurnStarted):
             self.turn = event.turn
             self.write("turn", {"turn": event.turn})

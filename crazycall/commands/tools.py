@@ -73,6 +73,10 @@ def tool_record(tool: Tool) -> dict[str, Any]:
     }
     if tool.function_source is not None:
         record["function_source"] = tool.function_source
+    if tool.kind == "mcp":
+        from crazycall.tools.mcp import mcp_server_record
+
+        record["mcp_server"] = mcp_server_record(tool)
     return record
 
 
@@ -107,7 +111,8 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
     import json
 
     if json_out:
-        typer.echo(json.dumps([tool_record(t) for t in registry], indent=2, ensure_ascii=False))
+        records = [tool_record(t) for t in registry] + registry.left_out
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
     if not len(registry):
         typer.echo("no tools found (looked for ./tools.yaml and ./plugins; see -t/--tools, --plugins)", err=True)
@@ -128,6 +133,19 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
         table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)))
     # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
     Console(highlight=False, emoji=False).print(table)
+    _print_mcp_notes(registry)
+
+
+def _print_mcp_notes(registry: ToolRegistry) -> None:
+    """Under the table: the folder (or URL) each MCP server was given, and the tools it listed but not offered."""
+    from crazycall.tools.mcp import mcp_server_record
+
+    servers = [mcp_server_record(t) for t in registry if t.kind == "mcp"]
+    for server in {s["name"]: s for s in servers}.values():
+        place = f"runs in {server['cwd']}" if "cwd" in server else f"at {server['url']}"
+        typer.echo(f"MCP server {server['name']} {place}")
+    for left in registry.left_out:
+        typer.echo(f"not offered: {left['name']} ({left['source']}): {left['left_out']}")
 
 
 def show_tool(

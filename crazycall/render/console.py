@@ -4,8 +4,9 @@ Owns what a person at a terminal sees and when: a spinner with the model and pro
 the answer rendered as Markdown while it streams (each finished block printed once, only the growing block
 redrawn: cost linear in the answer's length, see markdown_stream.py); reasoning dimmed, or hidden with
 ``--no-reasoning``; each tool call as it happens (arguments arriving, the call with pretty arguments, a spinner
-row per running call, the result cut to a few lines with its size and duration, errors in red with the reason
-the model was given); and a closing line with turns, tool calls, tokens and wall time. A failed or interrupted
+row per running call with the progress it reports, the result cut to a few lines with its size and duration,
+errors in red with the reason the model was given); and a closing line with turns, tool calls, tokens and wall
+time. A failed or interrupted
 run still prints everything it knew, stops the live region and shows the cursor again.
 
 Colour and width follow the Console it is given (NO_COLOR, ``--no-color``, the terminal's size). When that
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -35,11 +37,12 @@ from crazycall.events import (
     ToolCallArgumentsDelta,
     ToolCallStarted,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
     TurnFinished,
     TurnStarted,
 )
-from crazycall.render.console_parts import MarkdownBlock, closing_line, tool_header, tool_result
+from crazycall.render.console_parts import MarkdownBlock, closing_line, progress_text, tool_header, tool_result
 from crazycall.render.live_view import LiveView, Row
 from crazycall.render.markdown_stream import BlockSplitter
 
@@ -87,6 +90,7 @@ class ConsoleRenderer:
             ResponseCompleted: self._on_response,
             TurnFinished: self._on_turn_finished,
             ToolStarted: self._on_tool_started,
+            ToolProgress: self._on_tool_progress,
             ToolFinished: self._on_tool_finished,
             RunFinished: self._on_run_finished,
             RunFailed: self._on_run_failed,
@@ -226,6 +230,12 @@ class ConsoleRenderer:
         self._print_lines(tool_header(event.call, self.console.width))
         self._view.rows = (*self._view.rows, Row(event.call.id, event.call.name, self.clock()))
         self._refresh()
+
+    def _on_tool_progress(self, event: ToolProgress) -> None:
+        text = progress_text(event.progress, event.total, event.message)
+        self._view.rows = tuple(replace(r, progress=text) if r.key == event.call.id else r for r in self._view.rows)
+        if not self.animate:  # else the refresh thread shows it at its own pace: reports can come by the thousand
+            self._refresh()
 
     def _on_tool_finished(self, event: ToolFinished) -> None:
         self._tool_calls += 1

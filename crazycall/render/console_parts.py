@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from crazycall.conversation import ToolCall, Usage
-from crazycall.render.plain import duration
+from crazycall.render.plain import duration, one_line
 
 RESULT_LINES = 4
 """Lines of a tool result shown under its header; the full size is in the header."""
@@ -128,6 +128,13 @@ def tool_result(
     if output.strip():
         lines.append(_cropped(INDENT + "output: " + " ".join(output.split()), "dim"))
     return lines
+
+
+def progress_text(progress: float, total: float | None, message: str | None) -> str:
+    """A running tool's progress for its spinner row: ``indexing files · 3/10`` (``3/10``, ``indexing · 3``)."""
+    count = f"{progress:g}/{total:g}" if total is not None else f"{progress:g}"
+    head = one_line(message, 80) if message else ""  # a server's text: no escape codes reach the terminal
+    return f"{head} · {count}" if head else count
 
 
 def closing_line(turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None) -> Text:

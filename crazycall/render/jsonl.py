@@ -1,7 +1,8 @@
 """Machine-readable renderers: one JSON object at the end (``--json``), or one per event (``jsonl``).
 
 The JSON-lines event names and fields are a contract (README documents them): ``run_started``,
-``text_delta``, ``tool_call``, ``tool_result``, ``tool_cancelled``, ``turn_finished``, ``run_finished``, ``error``.
+``text_delta``, ``tool_call``, ``tool_progress``, ``tool_result``, ``tool_cancelled``, ``turn_finished``,
+``run_finished``, ``error``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from crazycall.events import (
     TextDelta,
     ToolCancelled,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
     TurnFinished,
 )
@@ -88,6 +90,8 @@ class JsonLinesRenderer:
             call = event.call
             args: Any = call.raw_arguments if call.arguments_error else call.arguments
             return {"event": "tool_call", "id": call.id, "name": call.name, "arguments": args}
+        if isinstance(event, ToolProgress):
+            return _progress_record(event)
         if isinstance(event, ToolFinished):
             return {
                 "event": "tool_result",
@@ -114,3 +118,16 @@ class JsonLinesRenderer:
         if isinstance(event, RunFailed):
             return {"event": "error", **error_dict(event.error)}
         return None
+
+
+def _progress_record(event: ToolProgress) -> dict[str, Any]:
+    """``tool_progress``: how far a running call got (``total`` and ``message`` are null when not reported)."""
+    call = event.call
+    return {
+        "event": "tool_progress",
+        "id": call.id,
+        "name": call.name,
+        "progress": event.progress,
+        "total": event.total,
+        "message": event.message,
+    }

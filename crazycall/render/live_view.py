@@ -45,6 +45,8 @@ class Row:
     started: float
     arguments_chars: int | None = None
     """Characters of arguments received so far while the model streams them; None once the call runs."""
+    progress: str = ""
+    """What the running tool last reported of its progress (``console_parts.progress_text``)."""
 
 
 class LiveView:
@@ -123,4 +125,6 @@ def _row_text(row: Row, now: float) -> Text:
         text.append(f" · receiving arguments · {row.arguments_chars:,} chars", style="dim")
     else:
         text.append(f" · running · {duration((now - row.started) * 1000)}", style="dim")
+        if row.progress:
+            text.append(f" · {row.progress}", style="dim")
     return text

@@ -70,19 +70,24 @@ def open_registry(
     entry_points: bool = True,
     check_schemas: bool = True,
     check_derived: bool = False,
+    verbose: bool = False,
 ) -> Iterator[ToolRegistry]:
     """Every tool, MCP servers' included: their sessions stay open until the ``with`` block ends."""
     registry, servers = _load(tool_files, plugin_paths, cwd, entry_points, (check_schemas, check_derived))
     if not servers:
         yield registry
         return
-    from crazycall.tools.mcp import McpHub, server_config
+    from crazycall.tools.mcp import McpHub, collision_hint, server_config
 
-    with McpHub() as hub:
+    with McpHub(verbose) as hub:
         for tool in hub.start([server_config(s) for s in servers]):
             where = tool.source
             _check_parameters(tool.spec.parameters, check_schemas, lambda _p: where, tool.name)  # noqa: B023
+            if (other := registry.get(tool.name)) is not None:
+                hint = collision_hint(other.kind, tool.kind)
+                raise ConfigError(f"tool {tool.name!r} is defined twice: {other.source} and {tool.source}; {hint}")
             registry.add(tool)
+        registry.left_out = list(hub.left_out)
         yield registry
 
 

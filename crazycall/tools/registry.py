@@ -107,6 +107,8 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self.left_out: list[dict[str, Any]] = []
+        """Tools a source listed but that are not offered, each with its name, source and ``left_out`` reason."""
         for t in tools:
             self.add(t)
 

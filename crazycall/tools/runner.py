@@ -13,6 +13,8 @@ Approval (``approval.py``) is asked here, in the caller's thread, for every vali
 tool starts: a prompt never races a running tool's output, and a declined call becomes an error result
 (``CallOutcome.declined`` says why) without being run. Tools that enforce their timeout themselves (commands,
 MCP) get it passed in and a little grace here, so their own clearer message ("killed after 5 s") wins.
+A running tool can report its progress through ``progress_reporter()`` (MCP servers' progress notifications);
+reports reach ``on_progress`` in the caller's thread, like the other callbacks.
 """
 
 from __future__ import annotations
@@ -37,6 +39,26 @@ from crazycall.tools.registry import Tool, ToolFailed, ToolRegistry
 
 #: Extra seconds before the runner gives up on a tool that enforces its own timeout (it reports better).
 SELF_TIMEOUT_GRACE = 2.0
+
+ProgressReport = Callable[[float, float | None, str | None], None]
+"""``report(progress, total, message)``: how a running tool tells how far it got (MCP progress notifications)."""
+_current = threading.local()
+
+
+@dataclass(frozen=True)
+class Progress:
+    progress: float
+    total: float | None
+    message: str | None
+
+
+def progress_reporter() -> ProgressReport | None:
+    """The progress reporter of the call running in this tool thread; None outside one (``tools call``).
+
+    Safe to call from any thread once obtained: reports are queued and handed to ``on_progress`` in the
+    runner's thread, while the call is still running (later ones are dropped)."""
+    report: ProgressReport | None = getattr(_current, "report", None)
+    return report
 
 
 @dataclass(frozen=True)
@@ -136,6 +158,7 @@ class ToolRunner:
         calls: Sequence[ToolCall],
         on_start: Callable[[ToolCall], None] | None = None,
         on_finish: Callable[[CallOutcome], None] | None = None,
+        on_progress: Callable[[ToolCall, Progress], None] | None = None,
     ) -> list[CallOutcome]:
         """Run every call (valid ones concurrently); outcomes in call order, callbacks in the caller's thread.
 
@@ -155,7 +178,7 @@ class ToolRunner:
             if on_finish:
                 on_finish(refused)
         if runnable:
-            self._run_phase(calls, runnable, outcomes, on_finish)
+            self._run_phase(calls, runnable, outcomes, (on_finish, on_progress))
         return [outcomes[i] for i in range(len(calls))]
 
     def _run_phase(
@@ -163,9 +186,9 @@ class ToolRunner:
         calls: Sequence[ToolCall],
         runnable: list[tuple[int, ToolCall, Tool]],
         outcomes: dict[int, CallOutcome],
-        on_finish: Callable[[CallOutcome], None] | None,
+        callbacks: tuple[Callable[[CallOutcome], None] | None, Callable[[ToolCall, Progress], None] | None],
     ) -> None:
-        done: queue.Queue[tuple[int, CallOutcome]] = queue.Queue()
+        done: queue.Queue[tuple[int, CallOutcome | Progress]] = queue.Queue()
         deadlines: dict[int, tuple[float, float]] = {}
         captured = {i: BoundedText() for i, _call, _tool in runnable}
         guard = capture.active()  # fd-level output (subprocesses, os.write) is collected while tools run
@@ -181,7 +204,7 @@ class ToolRunner:
                 deadlines[i] = (time.monotonic(), timeout + grace)
                 args = (i, call, tool, timeout, done, captured[i], (router_out, router_err))
                 threading.Thread(target=self._work, args=args, name=f"tool-{call.name}", daemon=True).start()
-            self._collect(calls, deadlines, done, captured, outcomes, on_finish)
+            self._collect(calls, deadlines, done, captured, outcomes, callbacks)
         finally:
             sys.stdout, sys.stderr = router_out.real, router_err.real
             if guard is not None:
@@ -202,11 +225,12 @@ class ToolRunner:
         self,
         calls: Sequence[ToolCall],
         deadlines: dict[int, tuple[float, float]],
-        done: queue.Queue[tuple[int, CallOutcome]],
+        done: queue.Queue[tuple[int, CallOutcome | Progress]],
         captured: dict[int, BoundedText],
         outcomes: dict[int, CallOutcome],
-        on_finish: Callable[[CallOutcome], None] | None,
+        callbacks: tuple[Callable[[CallOutcome], None] | None, Callable[[ToolCall, Progress], None] | None],
     ) -> None:
+        on_finish, on_progress = callbacks
         pending = set(deadlines)
         while pending:
             now = time.monotonic()
@@ -223,7 +247,10 @@ class ToolRunner:
                 i, outcome = done.get(timeout=max(wait, 0.0))
             except queue.Empty:
                 continue
-            if i in pending:  # a late finisher after its timeout is dropped
+            if isinstance(outcome, Progress):
+                if i in pending and on_progress is not None:
+                    on_progress(calls[i], outcome)
+            elif i in pending:  # a late finisher after its timeout is dropped
                 pending.discard(i)
                 self._deliver(i, outcome, captured[i], outcomes, on_finish)
 
@@ -260,17 +287,19 @@ class ToolRunner:
         call: ToolCall,
         tool: Tool,
         timeout: float,
-        done: queue.Queue[tuple[int, CallOutcome]],
+        done: queue.Queue[tuple[int, CallOutcome | Progress]],
         captured: BoundedText,
         routers: tuple[_ThreadRouter, _ThreadRouter],
     ) -> None:
         ident = threading.get_ident()
         for router in routers:
             router.buffers[ident] = captured
+        _current.report = lambda progress, total, message: done.put((i, Progress(progress, total, message)))
         started = time.perf_counter()
         try:
             outcome = self._call(call, tool, timeout)
         finally:
+            _current.report = None
             for router in routers:
                 router.buffers.pop(ident, None)
         done.put((i, replace(outcome, duration_ms=(time.perf_counter() - started) * 1000)))

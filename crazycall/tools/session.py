@@ -53,7 +53,7 @@ def tool_session(options: ToolOptions, tool_choice: str = "auto") -> Iterator[To
     """The ToolRunner for one run; everything opened for it (MCP sessions) is closed on exit."""
     from crazycall.tools.loader import open_registry
 
-    with open_registry(tuple(options.tool_files), tuple(options.plugin_paths)) as loaded:
+    with open_registry(tuple(options.tool_files), tuple(options.plugin_paths), verbose=options.verbose) as loaded:
         if not len(loaded):
             from crazycall.tools.loader import looked_in
 

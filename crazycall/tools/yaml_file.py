@@ -21,7 +21,7 @@ file declares nothing. Unknown keys are errors.
 
 This module owns the YAML syntax, the type of each value and the line numbers (read from the composed node
 tree, so every message names ``file:line``). It deliberately does not import functions, merge with plugins,
-check placeholders against schemas (``command.py``), start MCP servers (``mcp.py``) or check schemas against
+check placeholders against schemas (``command.py``), start MCP servers (``mcp/``) or check schemas against
 the meta-schema: ``loader.py`` does, and asks ``ToolEntry.line_of`` where a schema problem sits.
 """
 

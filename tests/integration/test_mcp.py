@@ -93,6 +93,7 @@ def test_tools_list_shows_the_servers_tools(tmp_path: Path) -> None:
         "timeout": None,
         "kind": "mcp",
         "confirm": False,
+        "mcp_server": {"name": "fx", "tool": "echo", "cwd": str(tmp_path)},
     }
     assert echo["parameters"]["properties"]["text"]["type"] == "string"
     assert echo["parameters"]["required"] == ["text"]
