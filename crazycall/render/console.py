@@ -39,9 +39,11 @@ from crazycall.events import (
     TurnFinished,
     TurnStarted,
 )
+from crazycall.redact import mask_known
 from crazycall.render.console_parts import MarkdownBlock, closing_line, tool_header, tool_result
 from crazycall.render.live_view import LiveView, Row
 from crazycall.render.markdown_stream import BlockSplitter
+from crazycall.render.sanitize import visible, visible_line
 
 REFRESH_PER_SECOND = 12.5
 """Redraws of the live region per second: smooth enough to read along, cheap enough for long answers."""
@@ -64,13 +66,15 @@ class ConsoleRenderer:
         self._view = LiveView(clock)
         self._live: Any = None
         self._text = BlockSplitter()
-        self._view.open_block = self._text.open_tail
+        # What is shown of model text is masked (the key) and made visible (control characters) when shown:
+        # blocks join the deltas first, so a key split between two deltas is masked as well.
+        self._view.open_block = lambda limit: _shown(self._text.open_tail(limit))
         self._blocks = 0
         """Markdown blocks printed in the current stretch of text (a blank line goes between two)."""
         self._section: str | None = None
         """What was printed last: text, reasoning, tools or None; a blank line separates two different ones."""
         self._reasoning: list[str] = []
-        self._view.open_reasoning = lambda: "".join(self._reasoning)
+        self._view.open_reasoning = lambda: _shown("".join(self._reasoning))
         self._started = clock()
         self._paused = False
         self._label = ""
@@ -113,7 +117,7 @@ class ConsoleRenderer:
 
     def _on_run_started(self, event: RunStarted) -> None:
         self._started = self.clock()
-        self._label = f"{event.model} via {event.protocol}"
+        self._label = visible_line(f"{event.model} via {event.protocol}")
         self._view.waiting = self._label
         self._start_live()
 
@@ -196,12 +200,12 @@ class ConsoleRenderer:
             self._reasoning.append(rest)
         self._enter("reasoning")
         for line in lines:
-            self.console.print(Text(line, style="dim italic"))
+            self.console.print(Text(_shown(line), style="dim italic"))
 
     def _on_call_streaming(self, event: ToolCallStarted) -> None:
         self._flush()
         self._view.waiting = None
-        self._view.rows = (*self._view.rows, Row(("args", event.index), event.name, self.clock(), 0))
+        self._view.rows = (*self._view.rows, Row(("args", event.index), visible_line(event.name), self.clock(), 0))
         self._refresh()
 
     def _on_arguments(self, event: ToolCallArgumentsDelta) -> None:
@@ -224,7 +228,7 @@ class ConsoleRenderer:
         self._view.waiting = None
         self._enter("tools")
         self._print_lines(tool_header(event.call, self.console.width))
-        self._view.rows = (*self._view.rows, Row(event.call.id, event.call.name, self.clock()))
+        self._view.rows = (*self._view.rows, Row(event.call.id, visible_line(event.call.name), self.clock()))
         self._refresh()
 
     def _on_tool_finished(self, event: ToolFinished) -> None:
@@ -245,7 +249,7 @@ class ConsoleRenderer:
         self._enter("text")
         self._blocks += 1
         self._view.gap = True  # the live region is redrawn under this block by the same print
-        self.console.print(MarkdownBlock(block))
+        self.console.print(MarkdownBlock(_shown(block)))
 
     def _print_lines(self, lines: list[Text]) -> None:
         for line in lines:
@@ -267,7 +271,7 @@ class ConsoleRenderer:
         self._reasoning.clear()
         if line:
             self._enter("reasoning")
-            self.console.print(Text(line, style="dim italic"))
+            self.console.print(Text(_shown(line), style="dim italic"))
 
     def _enter(self, section: str) -> None:
         if self._section not in (None, section):
@@ -282,3 +286,8 @@ class ConsoleRenderer:
     def _refresh(self) -> None:
         if self._live is not None:
             self._live.refresh()
+
+
+def _shown(text: str) -> str:
+    """Model text as it may reach the terminal: the key masked, control characters made visible."""
+    return visible(mask_known(text))

@@ -15,7 +15,9 @@ from rich.segment import Segment
 from rich.text import Text
 
 from crazycall.conversation import ToolCall, Usage
+from crazycall.redact import mask_known
 from crazycall.render.plain import duration
+from crazycall.render.sanitize import visible, visible_line
 
 RESULT_LINES = 4
 """Lines of a tool result shown under its header; the full size is in the header."""
@@ -103,14 +105,14 @@ def _wrapped(console: Console, text: str, width: int, limit: int, style: str) ->
 
 def tool_header(call: ToolCall, width: int) -> list[Text]:
     """``⚙ name {"compact": "arguments"}`` on one line, or the name and indented JSON below it when too wide."""
-    args = _arguments(call)
-    compact = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+    args, name = _arguments(call), visible_line(call.name)
+    compact = visible_line(mask_known(args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)))
     head = Text("⚙ ", style="cyan", no_wrap=True, overflow="ellipsis")
-    head.append(call.name, style="bold cyan")
-    if len(call.name) + len(compact) + 3 <= width or isinstance(args, str):
+    head.append(name, style="bold cyan")
+    if len(name) + len(compact) + 3 <= width or isinstance(args, str):
         head.append(" " + compact, style="cyan")
         return [head]
-    pretty = json.dumps(args, ensure_ascii=False, indent=2).splitlines()
+    pretty = visible(mask_known(json.dumps(args, ensure_ascii=False, indent=2))).splitlines()
     return [head, *_capped(pretty, ARGUMENT_LINES, "cyan")]
 
 
@@ -121,12 +123,13 @@ def tool_result(
     the reason the model was given."""
     style = "red" if is_error else "green"
     head = Text("✗ " if is_error else "✓ ", style=style, no_wrap=True, overflow="ellipsis")
-    head.append(call.name, style=f"bold {style}")
+    head.append(visible_line(call.name), style=f"bold {style}")
     size = "error" if is_error else plural(len(content), "char")
     head.append(f" · {duration(duration_ms)} · {size}", style=style)
-    lines = [head, *_wrapped(console, content, console.width, RESULT_LINES, "red" if is_error else "dim")]
+    shown = visible(content)  # results and output are masked by the loop already
+    lines = [head, *_wrapped(console, shown, console.width, RESULT_LINES, "red" if is_error else "dim")]
     if output.strip():
-        lines.append(_cropped(INDENT + "output: " + " ".join(output.split()), "dim"))
+        lines.append(_cropped(INDENT + "output: " + visible_line(" ".join(output.split())), "dim"))
     return lines
 
 

@@ -17,7 +17,6 @@ tools' and the model's progress text is reduced to one printable line.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -34,14 +33,15 @@ from crazycall.events import (
     ToolStarted,
     TurnStarted,
 )
+from crazycall.redact import SecretStream, mask_known, redact
+from crazycall.render.sanitize import visible
 from crazycall.textbuffer import TextBuffer
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def one_line(text: str, limit: int = 120) -> str:
-    """Whitespace collapsed, control characters shown as ``\\xNN``, cut to ``limit`` with an ellipsis."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
+    """Whitespace collapsed, control characters made visible (render/sanitize.py), cut to ``limit`` with an
+    ellipsis."""
+    text = visible(mask_known(" ".join(text.split())))  # masked before the cut, which could halve a key
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -71,6 +71,8 @@ class PlainRenderer:
         """This turn's text, held until the turn shows whether it is the answer."""
         self._reasoning = TextBuffer()
         self._stream_through = False
+        self._stream = SecretStream()
+        """Streamed-through text passes here: a key split between two deltas is still masked."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             RunStarted: self._on_run_started,
             TurnStarted: self._on_turn_started,
@@ -99,7 +101,7 @@ class PlainRenderer:
     def _on_text(self, event: TextDelta) -> None:
         if self._stream_through:
             # Not flushed per delta (a syscall each): the run flushes stdout before it waits for the network.
-            self.out.write(event.text)
+            self.out.write(visible(self._stream.feed(event.text)))
         self._text.append(event.text)
 
     def _on_reasoning(self, event: ReasoningDelta) -> None:
@@ -142,13 +144,12 @@ class PlainRenderer:
         self._text = TextBuffer()
 
     def _answer(self, text: str) -> None:
-        if not self._stream_through:
-            self.out.write(text)
+        self.out.write(visible(self._stream.close() if self._stream_through else mask_known(text)))
         if text and not text.endswith("\n"):
             self.out.write("\n")
         self.out.flush()
 
     def _progress(self, line: str) -> None:
         if not self.quiet:
-            self.err.write(line + "\n")
+            self.err.write(visible(redact(line)) + "\n")
             self.err.flush()
