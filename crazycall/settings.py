@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crazycall.errors import ConfigError
+from crazycall.errors import ConfigError, UsageError
 
 DEFAULT_BASE_URL = "https://crazyrouter.com"
 DEFAULT_MODEL = "gpt-5.4"
@@ -123,6 +123,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def check_api_key(key: str | None, source: str) -> None:
+    """A key that cannot go into an HTTP header (a newline, a control or non-ASCII character: a paste or a
+    file read with its line end) is a usage error that names where it came from, never the key itself."""
+    if not key:
+        return
+    bad = next((ch for ch in key if not " " <= ch < "\x7f"), None)
+    if bad is None:
+        return
+    where = {"flag": "--api-key"}.get(source, source.replace("env ", "environment variable ").removeprefix("config "))
+    what = "a newline" if bad in "\r\n" else "a control character"
+    if ord(bad) > 0x7F:
+        what = "a non-ASCII character"
+    at = key.index(bad) + 1
+    raise UsageError(f"the API key from {where} contains {what} (character {at} of {len(key)}); check how it was set")
+
+
 def load_settings(
     *,
     api_key: str | None = None,
@@ -165,5 +181,6 @@ def load_settings(
     pick("result_limit", None, None, None)
     routes = dict(config.get("routes") or {})
     sources["routes"] = f"config {path}" if routes else "default"
+    check_api_key(values["api_key"], sources["api_key"])
     remember(values["api_key"])
     return Settings(routes=routes, config_path=path, sources=sources, **values)

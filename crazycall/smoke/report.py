@@ -32,7 +32,7 @@ def as_json(result: CaseResult) -> dict[str, Any]:
         "name": case.name,
         "model": case.model,
         "protocol": case.protocol,
-        "endpoint": result.endpoint,
+        "endpoint": redact(result.endpoint),
         "tool": case.tool.name,
         "marker": case.marker,
         "status": "pass" if result.passed else "fail",

@@ -116,3 +116,58 @@ def test_a_provider_error_message_with_control_sequences_is_one_safe_line(
     assert len(lines) == 1 and "␛[2J" in lines[0], stderr
     if output == ["--json"]:
         assert json.loads(stdout)["error"]["exit_code"] == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "where", "what"),
+    [
+        ([], {"CRAZYROUTER_API_KEY": f"{KEY}\n"}, "environment variable CRAZYROUTER_API_KEY", "a newline"),
+        (["--api-key", f"{KEY}é"], {}, "--api-key", "a non-ASCII character"),
+        (["--api-key", f"{KEY}\x1b[2J"], {}, "--api-key", "a control character"),
+    ],
+)
+def test_a_key_that_cannot_be_sent_is_a_usage_error_that_does_not_print_it(
+    clean_env: Path, args: list[str], env: dict[str, str], where: str, what: str
+) -> None:
+    for output in (["--json"], ["-o", "plain"]):
+        outcome = invoke("ask", "--base-url", "http://127.0.0.1:9", *args, *output, "Say hello", env=env)
+        assert outcome.code == 2, outcome.stderr
+        assert f"crazycall: error: the API key from {where} contains {what}" in outcome.stderr
+        _assert_safe(outcome.stdout, outcome.stderr)
+
+
+def test_a_very_short_key_echoed_by_the_model_is_masked(router: OfflineRouter, clean_env: Path) -> None:
+    router.script(Fault(body=_chat_body("your key is Zq7 right?")))
+    base = ["ask", "--base-url", router.url, "-m", "gpt-4o", "--no-stream", "--api-key", "Zq7"]
+    for output in (["-o", "plain"], ["--json"]):
+        router.script(Fault(body=_chat_body("your key is Zq7 right?")))
+        outcome = invoke(*base, *output, "Say hello")
+        assert outcome.code == 0, outcome.stderr
+        assert "Zq7" not in outcome.stdout + outcome.stderr
+        assert "your key is *** right?" in outcome.stdout
+
+
+def test_credentials_in_the_base_url_are_masked_in_config_show_transcripts_and_errors(
+    router: OfflineRouter, clean_env: Path
+) -> None:
+    secret_url = router.url.replace("://", "://bob:hunter2pw@")
+    env = {"CRAZYROUTER_API_KEY": KEY, "CRAZYROUTER_BASE_URL": secret_url}
+    shown = invoke("config", "show", env=env)
+    assert shown.code == 0, shown.stderr
+    assert "***@127.0.0.1" in shown.stdout
+    ran = invoke("ask", "-m", "gpt-4o", "-o", "jsonl", "Say hello", env=env)
+    failed = invoke(
+        "ask",
+        "-m",
+        "gpt-4o",
+        "--max-retries",
+        "0",
+        "Say hello",
+        env={**env, "CRAZYROUTER_BASE_URL": ("http://bob:hunter2pw@127.0.0.1:9/v1")},
+    )
+    assert failed.code == 5, failed.stderr
+    transcripts = clean_env / "data" / "crazycall" / "transcripts"
+    written = "".join(p.read_text(encoding="utf-8") for p in transcripts.glob("*.jsonl"))
+    assert written
+    for text in (shown.stdout, shown.stderr, ran.stdout, ran.stderr, failed.stdout, failed.stderr, written):
+        assert "hunter2pw" not in text, text
