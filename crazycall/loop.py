@@ -192,7 +192,7 @@ def _masked(outcome: CallOutcome) -> CallOutcome:
 def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...], emit: Emit) -> None:
     def finished(outcome: CallOutcome) -> None:
         outcome = _masked(outcome)
-        emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
+        emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output, outcome.declined))
 
     outcomes = [
         _masked(o) for o in runner.run(calls, on_start=lambda call: emit(ToolStarted(call)), on_finish=finished)

@@ -40,10 +40,18 @@ from crazycall.events import (
     TurnStarted,
 )
 from crazycall.redact import mask_known
-from crazycall.render.console_parts import MarkdownBlock, closing_line, tool_header, tool_result
+from crazycall.render.console_parts import (
+    MarkdownBlock,
+    closing_line,
+    tool_cancelled,
+    tool_declined,
+    tool_header,
+    tool_result,
+)
 from crazycall.render.live_view import LiveView, Row
 from crazycall.render.markdown_stream import BlockSplitter
 from crazycall.render.sanitize import visible, visible_line
+from crazycall.tools.approval import declined_for_user
 
 REFRESH_PER_SECOND = 12.5
 """Redraws of the live region per second: smooth enough to read along, cheap enough for long answers."""
@@ -147,14 +155,22 @@ class ConsoleRenderer:
 
     def _on_run_finished(self, event: RunFinished) -> None:
         result = event.result
-        self._close(closing_line(result.turns, len(result.tool_calls), result.usage, self.clock() - self._started))
+        took = self.clock() - self._started
+        self._close(closing_line(result.turns, self._tool_calls, result.usage, took, label=self._label))
 
     def _on_run_failed(self, event: RunFailed) -> None:
-        failure = "interrupted" if event.error.kind == "interrupted" else f"failed ({event.error.kind})"
+        interrupted = event.error.kind == "interrupted"
+        failure = "interrupted" if interrupted else f"failed ({event.error.kind})"
         p = event.partial
-        turns, calls = (p.turns, len(p.tool_calls)) if p else (self._turns, self._tool_calls)
-        usage = p.usage if p else self._usage
-        self._close(closing_line(turns, calls, usage, self.clock() - self._started, failure))
+        turns, usage = (p.turns, p.usage) if p else (self._turns, self._usage)
+        if interrupted:  # a running call's spinner would just vanish: say it was cancelled
+            cancelled = [tool_cancelled(r.name) for r in self._view.rows if r.arguments_chars is None]
+            if cancelled:
+                self._enter("tools")
+                self._print_lines(cancelled)
+        # the calls that finished (the renderer saw each), not those the interrupted turn had started
+        took = self.clock() - self._started
+        self._close(closing_line(turns, self._tool_calls, usage, took, failure, self._label))
 
     def _close(self, line: Text) -> None:
         """Print what is still open, stop the live region (cursor shown again), then the closing line."""
@@ -236,9 +252,13 @@ class ConsoleRenderer:
         self._view.rows = tuple(r for r in self._view.rows if r.key != event.call.id)
         result = event.result
         self._enter("tools")
-        self._print_lines(
-            tool_result(self.console, event.call, result.content, result.is_error, event.duration_ms, event.output)
-        )
+        if event.declined is not None:
+            message = declined_for_user(event.declined, event.call.name)
+            self._print_lines(tool_declined(self.console, event.call, message))
+        else:
+            self._print_lines(
+                tool_result(self.console, event.call, result.content, result.is_error, event.duration_ms, event.output)
+            )
         self._refresh()
 
     # ---- helpers ----

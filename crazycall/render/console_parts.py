@@ -133,13 +133,32 @@ def tool_result(
     return lines
 
 
-def closing_line(turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None) -> Text:
-    """``2 turns · 2 tool calls · 829 in / 82 out tokens · 0.3 s``, led by the failure when the run failed."""
+def tool_declined(console: Console, call: ToolCall, message: str) -> list[Text]:
+    """``✗ name · declined`` and the sentence for the user, wrapped (never cut: it ends with the flag to use)."""
+    head = Text("✗ ", style="yellow", no_wrap=True, overflow="ellipsis")
+    head.append(visible_line(call.name), style="bold yellow")
+    head.append(" · declined", style="yellow")
+    return [head, *_wrapped(console, visible(message), console.width, 10, "yellow")]
+
+
+def tool_cancelled(name: str) -> Text:
+    """The line that replaces a running call's spinner when the run is interrupted."""
+    line = Text("✗ ", style="yellow", no_wrap=True, overflow="ellipsis")
+    line.append(name, style="bold yellow")
+    line.append(" · cancelled", style="yellow")
+    return line
+
+
+def closing_line(
+    turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None, label: str = ""
+) -> Text:
+    """``gpt-5.4 via responses · 2 turns · 2 tool calls · 829 in / 82 out tokens · 0.3 s``, led by the failure
+    when the run failed; the label keeps the model and protocol in view once the spinner that showed them is gone."""
     line = Text()
     if failure:
         line.append(f"{failure} · ", style="bold red")
     line.append(
-        f"{plural(turns, 'turn')} · {plural(tool_calls, 'tool call')} · "
+        f"{label + ' · ' if label else ''}{plural(turns, 'turn')} · {plural(tool_calls, 'tool call')} · "
         f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens · {seconds:.1f} s",
         style="dim",
     )

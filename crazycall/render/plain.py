@@ -36,6 +36,7 @@ from crazycall.events import (
 from crazycall.redact import SecretStream, mask_known, redact
 from crazycall.render.sanitize import visible
 from crazycall.textbuffer import TextBuffer
+from crazycall.tools.approval import declined_for_user
 
 
 def one_line(text: str, limit: int = 120) -> str:
@@ -71,6 +72,8 @@ class PlainRenderer:
         """This turn's text, held until the turn shows whether it is the answer."""
         self._reasoning = TextBuffer()
         self._stream_through = False
+        self._running: dict[str, str] = {}
+        """Calls started and not finished (id -> name): an interrupted run says they were cancelled."""
         self._stream = SecretStream()
         """Streamed-through text passes here: a key split between two deltas is still masked."""
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -120,11 +123,16 @@ class PlainRenderer:
 
     def _on_tool_started(self, event: ToolStarted) -> None:
         call = event.call
+        self._running[call.id] = call.name
         args = call.raw_arguments if call.arguments_error else json.dumps(call.arguments, ensure_ascii=False)
         self._progress(f"tool {call.name} {one_line(args, 100)}")
 
     def _on_tool_finished(self, event: ToolFinished) -> None:
         name, result = event.call.name, event.result
+        self._running.pop(event.call.id, None)
+        if event.declined is not None:  # the whole sentence: its end says how to allow the call
+            self._progress(f"tool {name} declined: {declined_for_user(event.declined, name)}")
+            return
         status = "error" if result.is_error else "ok"
         self._progress(f"tool {name} {status} in {duration(event.duration_ms)}: {one_line(result.content)}")
         if event.output.strip():
@@ -138,8 +146,12 @@ class PlainRenderer:
             f"{r.usage.input_tokens} in / {r.usage.output_tokens} out tokens, {took:.1f} s"
         )
 
-    def _on_run_failed(self, _event: RunFailed) -> None:
+    def _on_run_failed(self, event: RunFailed) -> None:
         # The error line itself is the CLI's (one line on stderr); here only the answer's text received so far.
+        if event.error.kind == "interrupted":
+            for name in self._running.values():
+                self._progress(f"tool {name} cancelled")
+        self._running.clear()
         self._answer(self._text.text())
         self._text = TextBuffer()
 
