@@ -108,21 +108,34 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
         typer.echo("no tools found (looked for ./tools.yaml and ./plugins; see -t/--tools, --plugins)", err=True)
         return
     from rich.console import Console
+
+    from crazycall.render.sanitize import visible_line
+    from crazycall.tools.schema import summarize
+
+    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
+    console = Console(highlight=False, emoji=False)
+    rows = [
+        [
+            visible_line(cell)
+            for cell in (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)
+        ]
+        for tool in registry
+    ]
+    if not console.is_terminal:  # a pipe or a file: one tool per line, tab-separated, nothing squeezed
+        typer.echo("\n".join("\t".join(row) for row in rows))
+        return
     from rich.table import Table
     from rich.text import Text
 
-    from crazycall.tools.schema import summarize
-
     table = Table(show_edge=False, pad_edge=False)
-    table.add_column("Name", style="bold", no_wrap=True)
-    table.add_column("Parameters")
-    table.add_column("Source", no_wrap=True)
+    table.add_column("Name", style="bold", overflow="fold")
+    table.add_column("Parameters", overflow="fold")
+    table.add_column("Source", overflow="fold")
     table.add_column("Description", overflow="fold")
-    for tool in registry:
+    for row in rows:
         # Text, not str: a description with [brackets] must not be read as Rich markup
-        table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)))
-    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
-    Console(highlight=False, emoji=False).print(table)
+        table.add_row(*map(Text, row))
+    console.print(table)
 
 
 def show_tool(

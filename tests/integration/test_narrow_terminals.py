@@ -9,6 +9,7 @@ keeps the model and protocol and counts the calls that finished.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ wipe_disk:
 
 
 def _fits(text: str, width: int) -> None:
-    for line in text.splitlines():
+    for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines():  # styling takes no columns
         assert len(line) <= width, f"{len(line)} > {width}: {line!r}"
 
 
@@ -139,3 +140,68 @@ def test_an_interrupted_plain_run_says_which_calls_were_cancelled() -> None:
         renderer(event)
     assert "tool slow_job cancelled" in err.getvalue().splitlines()
     assert "tool quick_job cancelled" not in err.getvalue()
+
+
+# ---- tables ----
+
+REASON = "HTTP 404 from /v1/responses: Invalid URL (POST /v1/responses) because the router has no such route"
+
+
+def _smoke_results() -> list[Any]:
+    from crazycall.smoke.cases import make_case
+    from crazycall.smoke.runner import CaseResult
+
+    return [
+        CaseResult(make_case("gpt-5.4", "chat"), "/v1/chat/completions", 812.0),
+        CaseResult(make_case("gpt-5.4", "responses"), "/v1/responses", 95.0, REASON, 4),
+        CaseResult(make_case("gemini-3-pro", "gemini"), "/v1beta/models/gemini-3-pro:streamGenerateContent", 1234.0),
+        CaseResult(make_case("claude-sonnet-4-6", "messages"), "/v1/messages", 10.0, "stream cut: peer closed", 5),
+    ]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_smoke_table_fits_and_the_reason_is_whole(width: int) -> None:
+    from crazycall.smoke.report import write_table
+
+    out = io.StringIO()
+    write_table(_smoke_results(), Console(file=out, width=width, color_system=None, _environ={}))
+    text = out.getvalue()
+    _fits(text, width)
+    assert len(text.splitlines()) < 30  # not one letter per line
+    words = set(text.replace("│", " ").split())
+    assert set(REASON.split()) <= words, text
+    assert {"gpt-5.4", "gemini-3-pro", "claude-sonnet-4-6"} <= words  # model names never broken
+    if width >= 120:
+        assert "/v1/responses" in words and "function_call" in words
+
+
+def _record_runs(clean_env: Path, count: int) -> None:
+    for model in ("gpt-5.4", "claude-sonnet-4-6")[:count]:
+        assert invoke("ask", "--offline", "-m", model, "--json", "Say hello").code == 0
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_logs_table_fits_without_breaking_a_model_name(clean_env: Path, width: int) -> None:
+    _record_runs(clean_env, 2)
+    done = invoke("logs", env={"COLUMNS": str(width)})
+    assert done.code == 0, done.stderr
+    _fits(done.stdout, width)
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3  # a header and one line per run
+    assert "claude-sonnet-4-6" in lines[1].split() and "gpt-5.4" in lines[2].split()
+
+
+def test_tools_list_is_tab_separated_when_piped_and_fits_a_narrow_terminal(
+    confirm_project: Path, clean_env: Path
+) -> None:
+    piped = invoke("tools", "list")
+    assert piped.code == 0, piped.stderr
+    assert piped.stdout.splitlines() == [
+        "wipe_disk\t\ttools.yaml:1 (command) (confirm)\tWipe the disk (a marker file)."
+    ]
+    for width in WIDTHS:
+        shown = invoke("tools", "list", env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": str(width)})
+        assert shown.code == 0, shown.stderr
+        _fits(shown.stdout, width)
+        words = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.stdout).split()
+        assert {"wipe_disk", "Wipe", "disk", "marker", "file)."} <= set(words)

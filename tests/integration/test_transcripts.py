@@ -253,7 +253,7 @@ def test_logs_show_renders_one_run(router: OfflineRouter, clean_env: Path) -> No
     assert "  -> POST /v1/messages (attempt 1, stream)" in lines
     assert "  <- HTTP 200, request id req_1" in lines
     assert any(line.startswith("  tool get_weather ok: ") for line in lines)
-    assert lines[-1].startswith("end: ok, 2 turn(s), ")
+    assert lines[-1].startswith("end: ok, 2 turns, ")
     as_json = json.loads(invoke("logs", "show", run_id, "--json").stdout)
     assert as_json["run"]["outcome"] == "ok"
     assert as_json["records"] == records(only_transcript(clean_env))
