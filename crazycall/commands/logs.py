@@ -149,6 +149,8 @@ def register(app: typer.Typer) -> None:
             data = {"run": summarize(path, records).to_json(), "records": records}
             typer.echo(json.dumps(data, ensure_ascii=False))
         else:
-            typer.echo(_replay(records))
+            from crazycall.render.sanitize import visible
+
+            typer.echo(visible(_replay(records)))  # transcript text came from the network: shown, not obeyed
 
     app.add_typer(logs_app, name="logs")

@@ -63,6 +63,8 @@ def _latency(result: CaseResult) -> str:
 
 def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
     """One aligned line per case, for CI logs and pipes."""
+    from crazycall.render.sanitize import visible_line
+
     rows = [
         ("PASS" if r.passed else "FAIL", r.case.name, r.endpoint, r.case.marker, _latency(r), r.reason or "")
         for r in results
@@ -71,7 +73,7 @@ def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=False)]
         head = "  ".join([*cells, row[4].rjust(widths[4])])
-        out.write(redact(f"{head}  {row[5]}".rstrip()) + "\n")
+        out.write(visible_line(redact(f"{head}  {row[5]}".rstrip())) + "\n")
     out.write(summary(results) + "\n")
 
 

@@ -8,6 +8,7 @@ injected sequences (the renderer's own styling is allowed in rich mode) and neve
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_credentials_in_the_base_url_are_masked_in_config_show_transcripts_and_e
     assert written
     for text in (shown.stdout, shown.stderr, ran.stdout, ran.stderr, failed.stdout, failed.stderr, written):
         assert "hunter2pw" not in text, text
+
+
+def test_logs_show_and_smoke_show_control_sequences_not_obey_them(router: OfflineRouter, clean_env: Path) -> None:
+    router.script(Fault(body=_chat_body(HOSTILE)))
+    args = ["ask", "--base-url", router.url, "-m", "gpt-4o", "--no-stream", "--json", "Say hello"]
+    ran = invoke(*args, env={"CRAZYROUTER_API_KEY": KEY})
+    assert ran.code == 0, ran.stderr
+    run_id = json.loads(invoke("logs", "--json").stdout)[0]["id"]
+    shown = invoke("logs", "show", run_id)
+    assert shown.code == 0, shown.stderr
+    _assert_safe(shown.stdout)
+    assert "␛[2Jcleared" in shown.stdout
+
+    from crazycall.smoke.cases import make_case
+    from crazycall.smoke.report import write_plain
+    from crazycall.smoke.runner import CaseResult
+
+    out = io.StringIO()
+    write_plain([CaseResult(make_case("gpt-5.4", "chat"), "/v1/chat/completions", 5.0, f"bad {HOSTILE}", 4)], out)
+    _assert_safe(out.getvalue())
