@@ -94,6 +94,18 @@ def mask_known(text: str) -> str:
     return text
 
 
+def mask_open_end(text: str) -> str:
+    """``mask_known``, and also the start of a known secret at the very end of ``text``: for text still
+    growing on screen (a live redraw), where the rest of the key has not arrived yet. Prefixes shorter than 4
+    characters are left alone ("sk-" is no secret, and masking them would make every redraw flicker)."""
+    text = mask_known(text)
+    for secret in _known:
+        for k in range(len(secret) - 1, 3, -1):
+            if text.endswith(secret[:k]):
+                return text[:-k] + MASK
+    return text
+
+
 def mask_url_credentials(url: str) -> str:
     """``http://user:pass@host/v1`` -> ``http://***@host/v1``; a URL without credentials is returned as is."""
     return _URL_CREDENTIALS.sub(_masked, url)

@@ -39,7 +39,7 @@ from crazycall.events import (
     TurnFinished,
     TurnStarted,
 )
-from crazycall.redact import mask_known
+from crazycall.redact import mask_known, mask_open_end
 from crazycall.render.console_parts import (
     MarkdownBlock,
     closing_line,
@@ -76,13 +76,13 @@ class ConsoleRenderer:
         self._text = BlockSplitter()
         # What is shown of model text is masked (the key) and made visible (control characters) when shown:
         # blocks join the deltas first, so a key split between two deltas is masked as well.
-        self._view.open_block = lambda limit: _shown(self._text.open_tail(limit))
+        self._view.open_block = lambda limit: visible(mask_open_end(self._text.open_tail(limit)))
         self._blocks = 0
         """Markdown blocks printed in the current stretch of text (a blank line goes between two)."""
         self._section: str | None = None
         """What was printed last: text, reasoning, tools or None; a blank line separates two different ones."""
         self._reasoning: list[str] = []
-        self._view.open_reasoning = lambda: _shown("".join(self._reasoning))
+        self._view.open_reasoning = lambda: visible(mask_open_end("".join(self._reasoning)))
         self._started = clock()
         self._paused = False
         self._label = ""

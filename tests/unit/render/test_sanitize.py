@@ -70,3 +70,36 @@ def test_credentials_in_a_url_are_masked() -> None:
     assert (
         redact("failed to reach http://bob:hunter2@host/v1: refused") == "failed to reach http://***@host/v1: refused"
     )
+
+
+def test_the_start_of_a_key_at_the_end_of_a_growing_text_is_masked() -> None:
+    from crazycall.redact import mask_open_end
+
+    key = "sk-growing-secret-42"
+    remember(key)
+    assert mask_open_end(f"the key is {key[:9]}") == "the key is ***"
+    assert mask_open_end(f"the key is {key} ok") == "the key is *** ok"
+    assert mask_open_end("ends with sk-") == "ends with sk-"  # too short to be telling
+
+
+def test_the_live_region_never_shows_the_start_of_a_key() -> None:
+    import io
+
+    from rich.console import Console
+
+    from crazycall.events import RunStarted, TextDelta
+    from crazycall.render.console import ConsoleRenderer
+
+    key = "sk-live-region-secret-7"
+    remember(key)
+    out = io.StringIO()
+    console = Console(file=out, width=60, height=20, force_terminal=True, color_system=None, _environ={})
+    renderer = ConsoleRenderer(console, animate=False)
+    renderer(RunStarted("gpt-5.4", "chat", "/v1/chat/completions", ()))
+    renderer(TextDelta("The key is " + key[:12]))
+    renderer._refresh()
+    assert key[:12] not in out.getvalue()
+    renderer(TextDelta(key[12:] + "\x1b[2J done"))
+    renderer._stop_live()
+    renderer._flush()
+    assert key[:8] not in out.getvalue() and "\x1b[2J" not in out.getvalue()
