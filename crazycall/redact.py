@@ -18,6 +18,8 @@ SHORT_SECRET = 8
 """Secrets shorter than this are masked only where they stand alone as a token: masking a 3-character key
 inside every word would garble everything printed, yet the key itself must never show."""
 _short: dict[str, re.Pattern[str]] = {}
+_longest = 0
+"""The length of the longest secret remembered: what a ``SecretStream`` holds back."""
 
 # credentials in a URL: scheme://user:password@host or scheme://token@host (the whole userinfo goes)
 _URL_CREDENTIALS = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s@\"'<>]+(?=@)")
@@ -35,6 +37,8 @@ def remember(secret: str | None) -> None:
     """Register a secret value so that it is masked wherever it appears later."""
     if not secret:
         return
+    global _longest
+    _longest = max(_longest, len(secret))
     if len(secret) >= SHORT_SECRET:
         _known.add(secret)
     else:
@@ -124,10 +128,14 @@ class SecretStream:
         self._held = ""
 
     def feed(self, piece: str) -> str:
-        hold = max(map(len, (*_known, *_short)), default=0)
+        hold = _longest
         if not hold:
             return self.close() + piece
-        text = mask_known(self._held + piece)
+        text = self._held + piece
+        if len(text) <= hold:  # nothing can be shown yet; masked when it is
+            self._held = text
+            return ""
+        text = mask_known(text)
         cut = max(len(text) - hold, 0)
         self._held = text[cut:]
         return text[:cut]

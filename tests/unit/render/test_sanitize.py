@@ -15,6 +15,7 @@ from crazycall.render.sanitize import visible, visible_line
 def no_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(redact_module, "_known", set())
     monkeypatch.setattr(redact_module, "_short", {})
+    monkeypatch.setattr(redact_module, "_longest", 0)
     yield
 
 
