@@ -1,22 +1,10 @@
-"""Control characters made visible, and the key masked in text that arrives in pieces."""
+"""Control characters made visible, and the key masked in text that arrives in pieces (tests/conftest.py
+forgets remembered keys between tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from crazycall import redact as redact_module
 from crazycall.redact import SecretStream, mask_known, mask_url_credentials, redact, remember
 from crazycall.render.sanitize import visible, visible_line
-
-
-@pytest.fixture(autouse=True)
-def no_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(redact_module, "_known", set())
-    monkeypatch.setattr(redact_module, "_short", {})
-    monkeypatch.setattr(redact_module, "_longest", 0)
-    yield
 
 
 def test_every_control_character_but_newline_and_tab_is_made_visible() -> None:
