@@ -3,7 +3,10 @@
 Two nets: the exact API key(s) this process was given (``remember``), and patterns that catch a key in a URL
 query (Gemini's ``?key=``), an ``Authorization: Bearer`` value or an ``x-api-key`` header even when the exact
 value is unknown (for instance inside an exception message from httpx). Everything printed, logged or written
-to a transcript passes through ``redact``. This module does not decide what to print.
+to a transcript passes through ``redact``; credentials in a URL (``scheme://user:pass@``) are one more pattern.
+Model text, which streams, gets ``mask_known`` (the exact keys only, cheap per delta) through a ``SecretStream``
+that holds back a key's length so a key split between deltas is masked too. A key shorter than ``SHORT_SECRET``
+is masked only where it stands alone as a word. This module does not decide what to print.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ run still prints everything it knew, stops the live region and shows the cursor 
 Colour and width follow the Console it is given (NO_COLOR, ``--no-color``, the terminal's size). When that
 Console is not an interactive terminal (a file, a pipe, TERM=dumb) nothing is redrawn: the same lines are
 printed once each, without spinners. It consumes events only; the exact look of each line is in
-console_parts.py, the live region in live_view.py.
+console_parts.py, the live region in live_view.py. Whatever came from the network or a tool is shown with its
+control characters made visible (render/sanitize.py) and the key masked, also in the still-growing block.
 """
 
 from __future__ import annotations
