@@ -84,15 +84,17 @@ def get_app() -> typer.Typer:
 
 
 def print_error(err: BaseException, verbose: bool = False) -> None:
-    """Print one redacted line (and the traceback with --verbose) to stderr."""
+    """Print one redacted line (and the traceback with --verbose) to stderr, control characters made visible
+    (a provider's message is network text: it must not drive the terminal)."""
     from crazycall.redact import redact
+    from crazycall.render.sanitize import visible
 
     if verbose:
         import traceback
 
-        sys.stderr.write(redact("".join(traceback.format_exception(err))))
+        sys.stderr.write(visible(redact("".join(traceback.format_exception(err)))))
     message = str(err) if isinstance(err, CrazycallError) else f"unexpected {type(err).__name__}: {err}"
-    sys.stderr.write(f"crazycall: error: {redact(message)}\n")
+    sys.stderr.write(f"crazycall: error: {visible(redact(message))}\n")
     sys.stderr.flush()
 
 

@@ -84,6 +84,9 @@ class ToolFinished:
     duration_ms: float
     output: str = ""
     """What the tool printed to stdout/stderr while it ran (shown by renderers, never mixed into stdout)."""
+    declined: str | None = None
+    """Not run for want of approval (as ``ToolCallRecord.declined``): renderers show the user a sentence for
+    the user, not the result written for the model."""
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,7 @@ def _run_tools(state: LoopState, runner: ToolRunner, calls: tuple[ToolCall, ...]
     def finished(outcome: CallOutcome) -> None:
         outcome = _masked(outcome)
         done.append(outcome)
-        emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output))
+        emit(ToolFinished(outcome.call, outcome.result, outcome.duration_ms, outcome.output, outcome.declined))
 
     def progressed(call: ToolCall, report: Progress) -> None:
         message = redact(report.message) if report.message else None

@@ -295,6 +295,22 @@ FLAGS = {
 }
 
 
+def check_api_key(key: str | None, source: str) -> None:
+    """A key that cannot go into an HTTP header (a newline, a control or non-ASCII character: a paste or a
+    file read with its line end) is a usage error that names where it came from, never the key itself."""
+    if not key:
+        return
+    bad = next((ch for ch in key if not " " <= ch < "\x7f"), None)
+    if bad is None:
+        return
+    where = {"flag": "--api-key"}.get(source, source.replace("env ", "environment variable ").removeprefix("config "))
+    what = "a newline" if bad in "\r\n" else "a control character"
+    if ord(bad) > 0x7F:
+        what = "a non-ASCII character"
+    at = key.index(bad) + 1
+    raise UsageError(f"the API key from {where} contains {what} (character {at} of {len(key)}); check how it was set")
+
+
 def load_settings(
     *,
     api_key: str | None = None,
@@ -333,6 +349,7 @@ def load_settings(
         values[name], sources[name] = _checked(name, values[name], sources[name], f"{path}:{lines.get(name)}")
     routes = dict(config.get("routes") or {})
     sources["routes"] = f"config {path}" if routes else "default"
+    check_api_key(values["api_key"], sources["api_key"])
     remember(values["api_key"])
     remember(url_password(values["base_url"]))
     return Settings(routes=routes, config_path=path, sources=sources, **values)

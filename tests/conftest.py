@@ -38,6 +38,17 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _forget_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no remembered key: a key one test remembers (even a 1-character one, masked as a
+    word) must not mask or hold back another test's text."""
+    from crazycall import redact
+
+    monkeypatch.setattr(redact, "_known", set())
+    monkeypatch.setattr(redact, "_short", {})
+    monkeypatch.setattr(redact, "_longest", 0)
+
+
+@pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """No user config, keys or proxies leak into a test; XDG dirs point into a temp folder."""
     home = tmp_path_factory.mktemp("home")

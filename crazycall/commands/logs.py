@@ -15,6 +15,7 @@ from crazycall.cli import handled
 
 _COLUMNS = ("id", "time", "model", "protocol", "turns", "outcome", "prompt")
 LATEST = "last"
+_PROMPT_MIN = 12
 
 
 def _short(text: Any, limit: int = 160) -> str:
@@ -22,11 +23,24 @@ def _short(text: Any, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    cells = [[str(row[c]) for c in _COLUMNS] for row in rows]
-    header = [c.upper() for c in _COLUMNS]
-    widths = [max(len(x) for x in column) for column in zip(header, *cells, strict=True)]
+def _table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """Aligned columns that fit ``width``: narrower, the time goes first (the id holds it too), then the
+    protocol; a cell is never broken across lines, only the last column (the prompt, which gets what is left,
+    at least ``_PROMPT_MIN`` characters) cut with an ellipsis."""
+    from crazycall.render.sanitize import visible_line
+
+    columns = list(_COLUMNS)
+    for drop in (None, "time", "protocol"):
+        if drop:
+            columns.remove(drop)
+        cells = [[visible_line(str(row[c])) for c in columns] for row in rows]
+        header = [c.upper() for c in columns]
+        widths = [max(len(x) for x in column) for column in zip(header, *cells, strict=True)]
+        if width is None or sum(widths[:-1]) + 2 * (len(widths) - 1) + _PROMPT_MIN <= width:
+            break
     lines = ["  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in [header, *cells]]
+    if width is not None:
+        lines = [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
     return "\n".join(lines)
 
 
@@ -46,6 +60,14 @@ def _row(path: Any) -> dict[str, Any]:
 
     records = read_records(path)
     return {**summarize(path, records).to_json(), "prompt": _prompt(records)}
+
+
+def _width() -> int | None:
+    """The terminal's width (COLUMNS first), or None for a pipe: a script gets every column whole."""
+    import shutil
+
+    size = shutil.get_terminal_size((0, 0))
+    return size.columns or None
 
 
 def _message_lines(message: dict[str, Any]) -> list[str]:
@@ -81,8 +103,12 @@ def _record_lines(record: dict[str, Any]) -> list[str]:
     if kind == "end":
         usage = record.get("usage") or {}
         tokens = f", {usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens" if usage else ""
-        return [f"end: {record.get('outcome')}, {record.get('turns')} turn(s){tokens}"]
+        return [f"end: {record.get('outcome')}, {_turns(record.get('turns'))}{tokens}"]
     return []
+
+
+def _turns(turns: Any) -> str:
+    return f"{turns} turn" if turns == 1 else f"{turns} turns"
 
 
 def _replay(records: list[dict[str, Any]]) -> str:
@@ -97,7 +123,8 @@ def _replay(records: list[dict[str, Any]]) -> str:
     if messages:
         last = messages[-1]
         prompt = "".join(p.get("text", "") for p in last.get("parts", []) if p.get("type") == "text")
-        earlier = f" (after {len(messages) - 1} earlier message(s))" if len(messages) > 1 else ""
+        n = len(messages) - 1
+        earlier = f" (after {n} earlier message{'s' if n > 1 else ''})" if n else ""
         lines.append(f"user: {_short(prompt, 400)}{earlier}")
     for record in records:
         lines.extend(_record_lines(record))
@@ -124,7 +151,7 @@ def register(app: typer.Typer) -> None:
         if json_output:
             typer.echo(json.dumps(rows, ensure_ascii=False))
         elif rows:
-            typer.echo(_table(rows))
+            typer.echo(_table(rows, _width()))
         else:
             typer.echo(f"no runs recorded yet in {transcripts_dir()}", err=True)
 
@@ -152,6 +179,8 @@ def register(app: typer.Typer) -> None:
             data = {"run": summarize(path, records).to_json(), "records": records}
             typer.echo(json.dumps(data, ensure_ascii=False))
         else:
-            typer.echo(_replay(records))
+            from crazycall.render.sanitize import visible
+
+            typer.echo(visible(_replay(records)))  # transcript text came from the network: shown, not obeyed
 
     app.add_typer(logs_app, name="logs")

@@ -118,34 +118,49 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
         typer.echo("no tools found (looked for ./tools.yaml and ./plugins; see -t/--tools, --plugins)", err=True)
         return
     from rich.console import Console
+
+    from crazycall.render.sanitize import visible_line
+    from crazycall.tools.schema import summarize
+
+    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
+    console = Console(highlight=False, emoji=False)
+    rows = [
+        [
+            visible_line(cell)
+            for cell in (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)
+        ]
+        for tool in registry
+    ]
+    if not console.is_terminal:  # a pipe or a file: one tool per line, tab-separated, nothing squeezed
+        typer.echo("\n".join("\t".join(row) for row in rows))
+        _print_mcp_notes(registry, err=True)
+        return
     from rich.table import Table
     from rich.text import Text
 
-    from crazycall.tools.schema import summarize
-
     table = Table(show_edge=False, pad_edge=False)
-    table.add_column("Name", style="bold", no_wrap=True)
-    table.add_column("Parameters")
-    table.add_column("Source", no_wrap=True)
+    table.add_column("Name", style="bold", overflow="fold")
+    table.add_column("Parameters", overflow="fold")
+    table.add_column("Source", overflow="fold")
     table.add_column("Description", overflow="fold")
-    for tool in registry:
+    for row in rows:
         # Text, not str: a description with [brackets] must not be read as Rich markup
-        table.add_row(*map(Text, (tool.name, summarize(tool.spec.parameters), where(tool), tool.spec.description)))
-    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
-    Console(highlight=False, emoji=False).print(table)
-    _print_mcp_notes(registry)
+        table.add_row(*map(Text, row))
+    console.print(table)
+    _print_mcp_notes(registry, err=False)
 
 
-def _print_mcp_notes(registry: ToolRegistry) -> None:
-    """Under the table: the folder (or URL) each MCP server was given, and the tools it listed but not offered."""
+def _print_mcp_notes(registry: ToolRegistry, err: bool) -> None:
+    """Under the table: the folder (or URL) each MCP server was given, and the tools it listed but not offered
+    (on stderr when stdout is a pipe, which gets tab-separated tool lines only)."""
     from crazycall.tools.mcp import mcp_server_record
 
     servers = [mcp_server_record(t) for t in registry if t.kind == "mcp"]
     for server in {s["name"]: s for s in servers}.values():
         place = f"runs in {server['cwd']}" if "cwd" in server else f"at {server['url']}"
-        typer.echo(f"MCP server {server['name']} {place}")
+        typer.echo(f"MCP server {server['name']} {place}", err=err)
     for left in registry.left_out:
-        typer.echo(f"not offered: {left['name']} ({left['source']}): {left['left_out']}")
+        typer.echo(f"not offered: {left['name']} ({left['source']}): {left['left_out']}", err=err)
 
 
 def show_tool(

@@ -12,7 +12,8 @@ run still prints everything it knew, stops the live region and shows the cursor 
 Colour and width follow the Console it is given (NO_COLOR, ``--no-color``, the terminal's size). When that
 Console is not an interactive terminal (a file, a pipe, TERM=dumb) nothing is redrawn: the same lines are
 printed once each, without spinners. It consumes events only; the exact look of each line is in
-console_parts.py, the live region in live_view.py.
+console_parts.py, the live region in live_view.py. Whatever came from the network or a tool is shown with its
+control characters made visible (render/sanitize.py) and the key masked, also in the still-growing block.
 """
 
 from __future__ import annotations
@@ -42,9 +43,20 @@ from crazycall.events import (
     TurnFinished,
     TurnStarted,
 )
-from crazycall.render.console_parts import MarkdownBlock, closing_line, progress_text, tool_header, tool_result
+from crazycall.redact import mask_known, mask_open_end
+from crazycall.render.console_parts import (
+    MarkdownBlock,
+    closing_line,
+    progress_text,
+    tool_cancelled,
+    tool_declined,
+    tool_header,
+    tool_result,
+)
 from crazycall.render.live_view import LiveView, Row
 from crazycall.render.markdown_stream import BlockSplitter
+from crazycall.render.sanitize import visible, visible_line
+from crazycall.tools.approval import declined_for_user
 
 REFRESH_PER_SECOND = 12.5
 """Redraws of the live region per second: smooth enough to read along, cheap enough for long answers."""
@@ -67,13 +79,15 @@ class ConsoleRenderer:
         self._view = LiveView(clock)
         self._live: Any = None
         self._text = BlockSplitter()
-        self._view.open_block = self._text.open_tail
+        # What is shown of model text is masked (the key) and made visible (control characters) when shown:
+        # blocks join the deltas first, so a key split between two deltas is masked as well.
+        self._view.open_block = lambda limit: visible(mask_open_end(self._text.open_tail(limit)))
         self._blocks = 0
         """Markdown blocks printed in the current stretch of text (a blank line goes between two)."""
         self._section: str | None = None
         """What was printed last: text, reasoning, tools or None; a blank line separates two different ones."""
         self._reasoning: list[str] = []
-        self._view.open_reasoning = lambda: "".join(self._reasoning)
+        self._view.open_reasoning = lambda: visible(mask_open_end("".join(self._reasoning)))
         self._started = clock()
         self._paused = False
         self._label = ""
@@ -117,7 +131,7 @@ class ConsoleRenderer:
 
     def _on_run_started(self, event: RunStarted) -> None:
         self._started = self.clock()
-        self._label = f"{event.model} via {event.protocol}"
+        self._label = visible_line(f"{event.model} via {event.protocol}")
         self._view.waiting = self._label
         self._start_live()
 
@@ -147,14 +161,22 @@ class ConsoleRenderer:
 
     def _on_run_finished(self, event: RunFinished) -> None:
         result = event.result
-        self._close(closing_line(result.turns, len(result.tool_calls), result.usage, self.clock() - self._started))
+        took = self.clock() - self._started
+        self._close(closing_line(result.turns, self._tool_calls, result.usage, took, label=self._label))
 
     def _on_run_failed(self, event: RunFailed) -> None:
-        failure = "interrupted" if event.error.kind == "interrupted" else f"failed ({event.error.kind})"
+        interrupted = event.error.kind == "interrupted"
+        failure = "interrupted" if interrupted else f"failed ({event.error.kind})"
         p = event.partial
-        turns, calls = (p.turns, len(p.tool_calls)) if p else (self._turns, self._tool_calls)
-        usage = p.usage if p else self._usage
-        self._close(closing_line(turns, calls, usage, self.clock() - self._started, failure))
+        turns, usage = (p.turns, p.usage) if p else (self._turns, self._usage)
+        if interrupted:  # a running call's spinner would just vanish: say it was cancelled
+            cancelled = [tool_cancelled(r.name) for r in self._view.rows if r.arguments_chars is None]
+            if cancelled:
+                self._enter("tools")
+                self._print_lines(cancelled)
+        # the calls that finished (the renderer saw each), not those the interrupted turn had started
+        took = self.clock() - self._started
+        self._close(closing_line(turns, self._tool_calls, usage, took, failure, self._label))
 
     def _close(self, line: Text) -> None:
         """Print what is still open, stop the live region (cursor shown again), then the closing line."""
@@ -200,12 +222,12 @@ class ConsoleRenderer:
             self._reasoning.append(rest)
         self._enter("reasoning")
         for line in lines:
-            self.console.print(Text(line, style="dim italic"))
+            self.console.print(Text(_shown(line), style="dim italic"))
 
     def _on_call_streaming(self, event: ToolCallStarted) -> None:
         self._flush()
         self._view.waiting = None
-        self._view.rows = (*self._view.rows, Row(("args", event.index), event.name, self.clock(), 0))
+        self._view.rows = (*self._view.rows, Row(("args", event.index), visible_line(event.name), self.clock(), 0))
         self._refresh()
 
     def _on_arguments(self, event: ToolCallArgumentsDelta) -> None:
@@ -228,7 +250,7 @@ class ConsoleRenderer:
         self._view.waiting = None
         self._enter("tools")
         self._print_lines(tool_header(event.call, self.console.width))
-        self._view.rows = (*self._view.rows, Row(event.call.id, event.call.name, self.clock()))
+        self._view.rows = (*self._view.rows, Row(event.call.id, visible_line(event.call.name), self.clock()))
         self._refresh()
 
     def _on_tool_progress(self, event: ToolProgress) -> None:
@@ -242,9 +264,13 @@ class ConsoleRenderer:
         self._view.rows = tuple(r for r in self._view.rows if r.key != event.call.id)
         result = event.result
         self._enter("tools")
-        self._print_lines(
-            tool_result(self.console, event.call, result.content, result.is_error, event.duration_ms, event.output)
-        )
+        if event.declined is not None:
+            message = declined_for_user(event.declined, event.call.name)
+            self._print_lines(tool_declined(self.console, event.call, message))
+        else:
+            self._print_lines(
+                tool_result(self.console, event.call, result.content, result.is_error, event.duration_ms, event.output)
+            )
         self._refresh()
 
     # ---- helpers ----
@@ -255,7 +281,7 @@ class ConsoleRenderer:
         self._enter("text")
         self._blocks += 1
         self._view.gap = True  # the live region is redrawn under this block by the same print
-        self.console.print(MarkdownBlock(block))
+        self.console.print(MarkdownBlock(_shown(block)))
 
     def _print_lines(self, lines: list[Text]) -> None:
         for line in lines:
@@ -277,7 +303,7 @@ class ConsoleRenderer:
         self._reasoning.clear()
         if line:
             self._enter("reasoning")
-            self.console.print(Text(line, style="dim italic"))
+            self.console.print(Text(_shown(line), style="dim italic"))
 
     def _enter(self, section: str) -> None:
         if self._section not in (None, section):
@@ -292,3 +318,8 @@ class ConsoleRenderer:
     def _refresh(self) -> None:
         if self._live is not None:
             self._live.refresh()
+
+
+def _shown(text: str) -> str:
+    """Model text as it may reach the terminal: the key masked, control characters made visible."""
+    return visible(mask_known(text))

@@ -15,7 +15,9 @@ from rich.segment import Segment
 from rich.text import Text
 
 from crazycall.conversation import ToolCall, Usage
+from crazycall.redact import mask_known
 from crazycall.render.plain import duration, one_line
+from crazycall.render.sanitize import visible, visible_line
 
 RESULT_LINES = 4
 """Lines of a tool result shown under its header; the full size is in the header."""
@@ -103,14 +105,14 @@ def _wrapped(console: Console, text: str, width: int, limit: int, style: str) ->
 
 def tool_header(call: ToolCall, width: int) -> list[Text]:
     """``⚙ name {"compact": "arguments"}`` on one line, or the name and indented JSON below it when too wide."""
-    args = _arguments(call)
-    compact = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+    args, name = _arguments(call), visible_line(call.name)
+    compact = visible_line(mask_known(args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)))
     head = Text("⚙ ", style="cyan", no_wrap=True, overflow="ellipsis")
-    head.append(call.name, style="bold cyan")
-    if len(call.name) + len(compact) + 3 <= width or isinstance(args, str):
+    head.append(name, style="bold cyan")
+    if len(name) + len(compact) + 3 <= width or isinstance(args, str):
         head.append(" " + compact, style="cyan")
         return [head]
-    pretty = json.dumps(args, ensure_ascii=False, indent=2).splitlines()
+    pretty = visible(mask_known(json.dumps(args, ensure_ascii=False, indent=2))).splitlines()
     return [head, *_capped(pretty, ARGUMENT_LINES, "cyan")]
 
 
@@ -121,12 +123,13 @@ def tool_result(
     the reason the model was given."""
     style = "red" if is_error else "green"
     head = Text("✗ " if is_error else "✓ ", style=style, no_wrap=True, overflow="ellipsis")
-    head.append(call.name, style=f"bold {style}")
+    head.append(visible_line(call.name), style=f"bold {style}")
     size = "error" if is_error else plural(len(content), "char")
     head.append(f" · {duration(duration_ms)} · {size}", style=style)
-    lines = [head, *_wrapped(console, content, console.width, RESULT_LINES, "red" if is_error else "dim")]
+    shown = visible(content)  # results and output are masked by the loop already
+    lines = [head, *_wrapped(console, shown, console.width, RESULT_LINES, "red" if is_error else "dim")]
     if output.strip():
-        lines.append(_cropped(INDENT + "output: " + " ".join(output.split()), "dim"))
+        lines.append(_cropped(INDENT + "output: " + visible_line(" ".join(output.split())), "dim"))
     return lines
 
 
@@ -137,13 +140,32 @@ def progress_text(progress: float, total: float | None, message: str | None) -> 
     return f"{head} · {count}" if head else count
 
 
-def closing_line(turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None) -> Text:
-    """``2 turns · 2 tool calls · 829 in / 82 out tokens · 0.3 s``, led by the failure when the run failed."""
+def tool_declined(console: Console, call: ToolCall, message: str) -> list[Text]:
+    """``✗ name · declined`` and the sentence for the user, wrapped (never cut: it ends with the flag to use)."""
+    head = Text("✗ ", style="yellow", no_wrap=True, overflow="ellipsis")
+    head.append(visible_line(call.name), style="bold yellow")
+    head.append(" · declined", style="yellow")
+    return [head, *_wrapped(console, visible(message), console.width, 10, "yellow")]
+
+
+def tool_cancelled(name: str) -> Text:
+    """The line that replaces a running call's spinner when the run is interrupted."""
+    line = Text("✗ ", style="yellow", no_wrap=True, overflow="ellipsis")
+    line.append(name, style="bold yellow")
+    line.append(" · cancelled", style="yellow")
+    return line
+
+
+def closing_line(
+    turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None, label: str = ""
+) -> Text:
+    """``gpt-5.4 via responses · 2 turns · 2 tool calls · 829 in / 82 out tokens · 0.3 s``, led by the failure
+    when the run failed; the label keeps the model and protocol in view once the spinner that showed them is gone."""
     line = Text()
     if failure:
         line.append(f"{failure} · ", style="bold red")
     line.append(
-        f"{plural(turns, 'turn')} · {plural(tool_calls, 'tool call')} · "
+        f"{label + ' · ' if label else ''}{plural(turns, 'turn')} · {plural(tool_calls, 'tool call')} · "
         f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens · {seconds:.1f} s",
         style="dim",
     )

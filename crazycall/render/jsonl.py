@@ -3,6 +3,10 @@
 The JSON-lines event names and fields are a contract (README documents them): ``run_started``,
 ``text_delta``, ``tool_call``, ``tool_progress``, ``tool_result``, ``tool_cancelled``, ``turn_finished``,
 ``run_finished``, ``error``.
+
+Secrets are masked as in the transcript (``crazycall.redact``): every record but the deltas through
+``redact_data``; the deltas through a ``SecretStream``, which holds back the last few characters while a key
+is known so that a key split between two deltas is masked too (the held text is sent before the next record).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from crazycall.events import (
     ToolStarted,
     TurnFinished,
 )
+from crazycall.redact import SecretStream, redact_data
 from crazycall.render.summary import error_dict, summary_dict
 
 
@@ -52,7 +57,7 @@ class JsonRenderer:
         self._write(data)
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.write(json.dumps(redact_data(data), ensure_ascii=False) + "\n")
         self.out.flush()
 
 
@@ -61,21 +66,36 @@ class JsonLinesRenderer:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self._streams = {"text_delta": SecretStream(), "reasoning_delta": SecretStream()}
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, (TextDelta, ReasoningDelta)):
+            name = "text_delta" if isinstance(event, TextDelta) else "reasoning_delta"
+            self._held(exclude=name)
+            text = self._streams[name].feed(event.text)
+            if text:
+                self._line({"event": name, "text": text})
+            return
         record = self._record(event)
         if record is not None:
             if isinstance(event, (RunFinished, RunFailed)) and event.transcript_error is not None:
                 record["transcript_error"] = event.transcript_error
-            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self.out.flush()
+            self._held()
+            self._line(redact_data(record))
+
+    def _held(self, exclude: str = "") -> None:
+        """Send the text a SecretStream still holds, before a record of another kind."""
+        for name, stream in self._streams.items():
+            text = "" if name == exclude else stream.close()
+            if text:
+                self._line({"event": name, "text": text})
+
+    def _line(self, record: dict[str, Any]) -> None:
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
 
     @staticmethod
     def _record(event: Event) -> dict[str, Any] | None:
-        if isinstance(event, TextDelta):
-            return {"event": "text_delta", "text": event.text}
-        if isinstance(event, ReasoningDelta):
-            return {"event": "reasoning_delta", "text": event.text}
         if isinstance(event, RunStarted):
             return {
                 "event": "run_started",

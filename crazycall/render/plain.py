@@ -17,7 +17,6 @@ tools' and the model's progress text is reduced to one printable line.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -34,14 +33,16 @@ from crazycall.events import (
     ToolStarted,
     TurnStarted,
 )
+from crazycall.redact import SecretStream, mask_known, redact
+from crazycall.render.sanitize import visible
 from crazycall.textbuffer import TextBuffer
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from crazycall.tools.approval import declined_for_user
 
 
 def one_line(text: str, limit: int = 120) -> str:
-    """Whitespace collapsed, control characters shown as ``\\xNN``, cut to ``limit`` with an ellipsis."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
+    """Whitespace collapsed, control characters made visible (render/sanitize.py), cut to ``limit`` with an
+    ellipsis."""
+    text = visible(mask_known(" ".join(text.split())))  # masked before the cut, which could halve a key
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -71,6 +72,10 @@ class PlainRenderer:
         """This turn's text, held until the turn shows whether it is the answer."""
         self._reasoning = TextBuffer()
         self._stream_through = False
+        self._running: dict[str, str] = {}
+        """Calls started and not finished (id -> name): an interrupted run says they were cancelled."""
+        self._stream = SecretStream()
+        """Streamed-through text passes here: a key split between two deltas is still masked."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             RunStarted: self._on_run_started,
             TurnStarted: self._on_turn_started,
@@ -99,7 +104,7 @@ class PlainRenderer:
     def _on_text(self, event: TextDelta) -> None:
         if self._stream_through:
             # Not flushed per delta (a syscall each): the run flushes stdout before it waits for the network.
-            self.out.write(event.text)
+            self.out.write(visible(self._stream.feed(event.text)))
         self._text.append(event.text)
 
     def _on_reasoning(self, event: ReasoningDelta) -> None:
@@ -118,11 +123,16 @@ class PlainRenderer:
 
     def _on_tool_started(self, event: ToolStarted) -> None:
         call = event.call
+        self._running[call.id] = call.name
         args = call.raw_arguments if call.arguments_error else json.dumps(call.arguments, ensure_ascii=False)
         self._progress(f"tool {call.name} {one_line(args, 100)}")
 
     def _on_tool_finished(self, event: ToolFinished) -> None:
         name, result = event.call.name, event.result
+        self._running.pop(event.call.id, None)
+        if event.declined is not None:  # the whole sentence: its end says how to allow the call
+            self._progress(f"tool {name} declined: {declined_for_user(event.declined, name)}")
+            return
         status = "error" if result.is_error else "ok"
         self._progress(f"tool {name} {status} in {duration(event.duration_ms)}: {one_line(result.content)}")
         if event.output.strip():
@@ -136,19 +146,22 @@ class PlainRenderer:
             f"{r.usage.input_tokens} in / {r.usage.output_tokens} out tokens, {took:.1f} s"
         )
 
-    def _on_run_failed(self, _event: RunFailed) -> None:
+    def _on_run_failed(self, event: RunFailed) -> None:
         # The error line itself is the CLI's (one line on stderr); here only the answer's text received so far.
+        if event.error.kind == "interrupted":
+            for name in self._running.values():
+                self._progress(f"tool {name} cancelled")
+        self._running.clear()
         self._answer(self._text.text())
         self._text = TextBuffer()
 
     def _answer(self, text: str) -> None:
-        if not self._stream_through:
-            self.out.write(text)
+        self.out.write(visible(self._stream.close() if self._stream_through else mask_known(text)))
         if text and not text.endswith("\n"):
             self.out.write("\n")
         self.out.flush()
 
     def _progress(self, line: str) -> None:
         if not self.quiet:
-            self.err.write(line + "\n")
+            self.err.write(visible(redact(line)) + "\n")
             self.err.flush()

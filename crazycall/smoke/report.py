@@ -32,7 +32,7 @@ def as_json(result: CaseResult) -> dict[str, Any]:
         "name": case.name,
         "model": case.model,
         "protocol": case.protocol,
-        "endpoint": result.endpoint,
+        "endpoint": redact(result.endpoint),
         "tool": case.tool.name,
         "marker": case.marker,
         "status": "pass" if result.passed else "fail",
@@ -63,6 +63,8 @@ def _latency(result: CaseResult) -> str:
 
 def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
     """One aligned line per case, for CI logs and pipes."""
+    from crazycall.render.sanitize import visible_line
+
     rows = [
         ("PASS" if r.passed else "FAIL", r.case.name, r.endpoint, r.case.marker, _latency(r), r.reason or "")
         for r in results
@@ -71,28 +73,51 @@ def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=False)]
         head = "  ".join([*cells, row[4].rjust(widths[4])])
-        out.write(redact(f"{head}  {row[5]}".rstrip()) + "\n")
+        out.write(visible_line(redact(f"{head}  {row[5]}".rstrip())) + "\n")
     out.write(summary(results) + "\n")
 
 
+WIDE_TABLE = 120
+"""Columns from which the table also shows the endpoint and the marker."""
+REASON_COLUMN = 100
+"""Columns from which the failure reason is a column of its own; below, each reason is printed whole under
+the table (a reason squeezed into a narrow column would be one word per line)."""
+
+
 def write_table(results: Sequence[CaseResult], console: Console) -> None:
-    """The Rich table shown at a terminal."""
+    """The Rich table shown at a terminal; it fits any width from 60 columns up and the reason is always whole."""
     from rich.table import Table
     from rich.text import Text
 
+    from crazycall.render.sanitize import visible_line
+
+    wide, inline = console.width >= WIDE_TABLE, console.width >= REASON_COLUMN
     table = Table(title="crazycall smoke", title_justify="left", expand=False)
-    table.add_column("model", overflow="fold", min_width=12)
-    table.add_column("protocol", no_wrap=True)
-    table.add_column("endpoint", overflow="fold")
-    table.add_column("marker", no_wrap=True)
+    table.add_column("model", overflow="fold")
+    table.add_column("protocol", overflow="fold")
+    if wide:
+        table.add_column("endpoint", overflow="fold")
+        table.add_column("marker", overflow="fold")
     table.add_column("latency", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("reason", overflow="fold", min_width=24)
+    if inline:
+        table.add_column("reason", overflow="fold", ratio=1)
     for r in results:
         status = Text("pass", style="bold green") if r.passed else Text("FAIL", style="bold red")
-        reason = Text(redact(r.reason or ""), style="red")
-        table.add_row(r.case.model, r.case.protocol, r.endpoint, r.case.marker, _latency(r), status, reason)
+        cells: list[Text | str] = [visible_line(r.case.model), visible_line(r.case.protocol)]
+        if wide:
+            cells += [visible_line(redact(r.endpoint)), r.case.marker]
+        cells += [_latency(r), status]
+        if inline:
+            cells.append(Text(visible_line(redact(r.reason or "")), style="red"))
+        table.add_row(*cells)
     console.print(table)
+    if not inline:
+        for r in results:
+            if not r.passed:
+                line = Text(f"FAIL {visible_line(r.case.name)}: ", style="bold red")
+                line.append(visible_line(redact(r.reason or "")), style="red")
+                console.print(line)
     style = "green" if all(r.passed for r in results) else "bold red"
     console.print(Text(summary(results), style=style))
 

@@ -19,6 +19,7 @@ object, which ``tool_session`` makes once per run.
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -74,6 +75,17 @@ def user_declined(name: str) -> Declined:
         f"the user declined: tool {name} was not run. Do not call it again unless the user asks; "
         "continue without its result.",
     )
+
+
+def declined_for_user(reason: str, name: str) -> str:
+    """What the person running crazycall reads about a declined call (the model reads ``Declined.message``):
+    short, and with the flag that allows the call when no terminal could ask."""
+    if reason == NOT_PERMITTED:
+        return (
+            f"not run: {name} needs confirmation and there is no terminal to ask at; "
+            f"allow it with --approve {name} (or --yes)"
+        )
+    return f"not run: you declined {name}"
 
 
 class Approval:
@@ -142,11 +154,16 @@ class TerminalPrompter:
         self.out = out
 
     def __call__(self, call: ToolCall) -> str:
-        self.out.write(describe_call(call))
+        self.out.write(describe_call(call, self._strong))
         for _ in range(_MAX_ASKS):
-            self.out.write("Run it? [y] yes once, [a] yes for this run, [n] no (default): ")
+            self.out.write(self._strong("Run it? [y] yes once, [a] yes for this run, [n] no (default): "))
             self.out.flush()
-            line = self.stdin.readline()
+            try:
+                line = self.stdin.readline()
+            except KeyboardInterrupt:  # Ctrl-C: "interrupted" goes on a line of its own, not after the question
+                self.out.write("\n")
+                self.out.flush()
+                raise
             if not line:  # end of input: nobody is there to say yes
                 self.out.write("\n")
                 return DECLINE
@@ -156,12 +173,21 @@ class TerminalPrompter:
             self.out.write("Please answer y, a or n.\n")
         return DECLINE
 
+    def _strong(self, text: str) -> str:
+        """Bold (and yellow unless NO_COLOR) at a terminal, so the question stands out from the run's output
+        even without colour."""
+        if not _isatty(self.out):
+            return text
+        colour = "" if os.environ.get("NO_COLOR") else ";33"
+        return f"\x1b[1{colour}m{text}\x1b[0m"
 
-def describe_call(call: ToolCall) -> str:
+
+def describe_call(call: ToolCall, strong: Callable[[str], str] = str) -> str:
     """The request as shown to the user: the tool's name and its arguments as indented JSON."""
     raw = call.arguments_error is not None
     args = call.raw_arguments if raw else json.dumps(call.arguments, ensure_ascii=False, indent=2)
-    return f"\nTool {call.name} needs your approval. Arguments:\n{_visible(args)}\n"
+    head = strong(f"Tool {_visible(call.name)} needs your approval. Arguments:")
+    return f"\n{head}\n{_visible(args)}\n"
 
 
 def _visible(text: str) -> str:

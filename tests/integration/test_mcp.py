@@ -99,7 +99,7 @@ def test_tools_list_shows_the_servers_tools(tmp_path: Path) -> None:
     assert echo["parameters"]["required"] == ["text"]
     assert [t["confirm"] for t in listed] == [False, False, True, False, False]
     code, out, _ = cli("tools", "list", "-t", "tools.yaml")
-    rows = [[c.strip() for c in line.split("│")] for line in out.splitlines() if "│" in line]
+    rows = [line.split("\t") for line in out.splitlines()]  # not a terminal: tab-separated
     assert [row[0] for row in rows] == ["fx__echo", "fx__add", "fx__fail", "fx__whoami", "fx__files_read"]
     assert rows[2][2] == "tools.yaml:2 (MCP fx: fail) (confirm)"
 

@@ -124,7 +124,7 @@ def test_a_stdio_server_runs_in_its_tools_yaml_folder(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     assert {t["mcp_server"]["cwd"] for t in json.loads(listed.stdout) if "mcp_server" in t} == {str(project)}
     table = crazycall("tools", "list", "-t", str(tools), cwd=elsewhere)
-    assert f"MCP server fx runs in {project}\n" in table.stdout
+    assert f"MCP server fx runs in {project}\n" in table.stderr  # stdout, a pipe, holds tab-separated tools only
 
 
 def test_a_relative_cwd_is_relative_to_tools_yaml_and_a_missing_one_is_a_config_error(tmp_path: Path) -> None:

@@ -165,5 +165,5 @@ def test_rich_off_a_terminal_has_no_escape_codes(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == '⚙ get_weather {"city": "Beijing", "unit": "celsius"}'
     assert re.fullmatch(r"✓ get_weather · \d+ ms · 126 chars", lines[1])
-    assert re.fullmatch(r"2 turns · 1 tool call · [\d,]+ in / \d+ out tokens · \d+\.\d s", lines[-1])
+    assert re.fullmatch(r"gpt-5.4 via chat · 2 turns · 1 tool call · [\d,]+ in / \d+ out tokens · \d+\.\d s", lines[-1])
     assert done.stderr == ""

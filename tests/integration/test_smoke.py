@@ -150,12 +150,8 @@ def test_rich_output(router: OfflineRouter) -> None:
     assert code == 0, err
     assert "crazycall smoke" in out
     row = next(line for line in out.splitlines() if "claude-sonnet-4-6" in line)
-    assert [c.strip() for c in row.strip("│ ").split("│")][:4] == [
-        "claude-sonnet-4-6",
-        "messages",
-        "/v1/messages",
-        "tool_use",
-    ]
+    # at 80 columns: model, protocol, latency, status (endpoint and marker from 120 columns up)
+    assert [c.strip() for c in row.strip("│ ").split("│")][:2] == ["claude-sonnet-4-6", "messages"]
     assert "pass" in row
     assert "all 1 smoke cases passed" in out
 

@@ -229,7 +229,7 @@ def test_logs_lists_recent_runs(router: OfflineRouter, clean_env: Path) -> None:
         ("gpt-4o", "chat", 3, "ok"),
     ]
     assert all(r["time"].endswith("Z") and Path(r["path"]).stem == r["id"] for r in rows)
-    table = invoke("logs").stdout.splitlines()
+    table = invoke("logs", env={"COLUMNS": "200"}).stdout.splitlines()  # wide enough for every column
     assert table[0].split() == ["ID", "TIME", "MODEL", "PROTOCOL", "TURNS", "OUTCOME", "PROMPT"]
     assert table[1].split()[2:6] == ["gemini-3-pro", "gemini", "1", "server_error"]
     assert table[2].split()[0] == rows[1]["id"]
@@ -253,7 +253,7 @@ def test_logs_show_renders_one_run(router: OfflineRouter, clean_env: Path) -> No
     assert "  -> POST /v1/messages (attempt 1, stream)" in lines
     assert "  <- HTTP 200, request id req_1" in lines
     assert any(line.startswith("  tool get_weather ok: ") for line in lines)
-    assert lines[-1].startswith("end: ok, 2 turn(s), ")
+    assert lines[-1].startswith("end: ok, 2 turns, ")
     as_json = json.loads(invoke("logs", "show", run_id, "--json").stdout)
     assert as_json["run"]["outcome"] == "ok"
     assert as_json["records"] == records(only_transcript(clean_env))

@@ -47,7 +47,7 @@ It is sunny and 21 °C.
  • humidity 40 %
  • the clock did not answer
 
-2 turns · 2 tool calls · 1,500 in / 120 out tokens · 9.2 s
+gpt-5.4 via chat · 2 turns · 2 tool calls · 1,500 in / 120 out tokens · 9.2 s
 """
 
 
@@ -204,7 +204,7 @@ def test_an_interrupted_answer_keeps_what_arrived_and_stops_the_live_region() ->
         .text()
         .endswith(
             "  tool get_time timed out after 5 s\n\nParis\n\nIt is sunny an\n\n"
-            "interrupted · 1 turn · 2 tool calls · 700 in / 30 out tokens · 6.0 s"
+            "interrupted · gpt-5.4 via chat · 1 turn · 2 tool calls · 700 in / 30 out tokens\n· 6.0 s"
         )
     )
     assert screen(out).cursor_visible and r._live is None
@@ -213,7 +213,9 @@ def test_an_interrupted_answer_keeps_what_arrived_and_stops_the_live_region() ->
 def test_a_failure_before_any_turn_still_prints_a_closing_line() -> None:
     r, out, clock = renderer(terminal=True)
     play(r, clock, [RunStarted("gpt-5.4", "chat", "/v1/chat/completions", ()), RunFailed(TransportError("refused"))])
-    assert screen(out).text() == "failed (transport_error) · 0 turns · 0 tool calls · 0 in / 0 out tokens · 0.2 s"
+    assert screen(out).text() == (
+        "failed (transport_error) · gpt-5.4 via chat · 0 turns · 0 tool calls · 0 in / 0\nout tokens · 0.2 s"
+    )
     assert screen(out).cursor_visible
 
 

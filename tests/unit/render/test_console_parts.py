@@ -65,6 +65,8 @@ def test_what_a_tool_printed_is_shown_on_one_dim_line() -> None:
 
 def test_closing_line_counts_and_failure() -> None:
     assert closing_line(1, 1, Usage(1234, 5), 0.04).plain == "1 turn · 1 tool call · 1,234 in / 5 out tokens · 0.0 s"
+    labelled = closing_line(2, 2, Usage(), 1, label="gpt-5.4 via responses").plain
+    assert labelled == "gpt-5.4 via responses · 2 turns · 2 tool calls · 0 in / 0 out tokens · 1.0 s"
     failed = closing_line(3, 0, Usage(), 12.345, "interrupted")
     assert failed.plain == "interrupted · 3 turns · 0 tool calls · 0 in / 0 out tokens · 12.3 s"
     assert failed.spans[0].style == "bold red"

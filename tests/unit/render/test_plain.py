@@ -85,7 +85,7 @@ def test_what_a_tool_printed_gets_its_own_line() -> None:
 
 
 def test_progress_lines_carry_no_control_characters() -> None:
-    assert one_line("\x1b[31mred\x1b[0m\tand\nnext\x07") == "\\x1b[31mred\\x1b[0m and next\\x07"
+    assert one_line("\x1b[31mred\x1b[0m\tand\nnext\x07") == "␛[31mred␛[0m and next␇"
     assert one_line("x" * 200, 10) == "xxxxxxxxx…"
 
 

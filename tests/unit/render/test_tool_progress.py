@@ -17,7 +17,7 @@ def test_progress_text_shows_what_was_reported() -> None:
     assert progress_text(3, 10, "indexing  files\n") == "indexing files · 3/10"
     assert progress_text(0.5, None, None) == "0.5"
     assert progress_text(2, 4, "") == "2/4"
-    assert progress_text(1, 2, "\x1b[2Jcleared") == "\\x1b[2Jcleared · 1/2"  # no escape codes on the terminal
+    assert progress_text(1, 2, "\x1b[2Jcleared") == "␛[2Jcleared · 1/2"  # no escape codes on the terminal
 
 
 def test_progress_shows_on_the_running_tools_spinner_row() -> None:
