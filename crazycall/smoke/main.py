@@ -17,7 +17,7 @@ from typing import TextIO
 
 from crazycall.ask import router_endpoint
 from crazycall.errors import CrazycallError, UsageError
-from crazycall.settings import DEFAULT_MAX_RETRIES, load_settings
+from crazycall.settings import load_settings
 from crazycall.smoke.runner import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, TOOL_CHOICES, CaseResult
 
 OUTPUT_MODES = ("auto", "rich", "plain", "json")
@@ -90,7 +90,7 @@ def smoke(opts: SmokeOptions, out: TextIO | None = None, cwd: Path | None = None
             round_trip=opts.round_trip,
             tool_choice=opts.tool_choice,
             timeout=opts.timeout,
-            max_retries=settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES,
+            max_retries=settings.max_retries,
             concurrency=opts.concurrency,
         )
         results = run_cases(cases, lambda case: run_case(case, config), opts.concurrency)
