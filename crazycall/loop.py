@@ -29,11 +29,11 @@ from crazycall.conversation import (
     Usage,
     encode_arguments,
 )
-from crazycall.errors import LoopLimitExceeded, MalformedToolCall, ProtocolViolation, RepeatedToolCalls
+from crazycall.errors import LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls
 from crazycall.events import (
     Emit,
-    ResponseCompleted,
     RunResult,
+    StreamEvent,
     TextDelta,
     ToolCallRecord,
     ToolCancelled,
@@ -42,7 +42,7 @@ from crazycall.events import (
     TurnFinished,
     TurnStarted,
 )
-from crazycall.model import Model, TurnOptions
+from crazycall.model import Model, TurnOptions, ask_turn
 from crazycall.redact import redact, redact_data
 from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS
 from crazycall.textbuffer import TextBuffer
@@ -179,17 +179,15 @@ def _one_turn(
     state: LoopState, model: Model, specs: Sequence[ToolSpec], opts: TurnOptions, emit: Emit
 ) -> ModelResponse:
     """Ask for one turn and pass its events on; the text of a turn cut short stays in ``state.partial``."""
-    response: ModelResponse | None = None
-    state.partial = TextBuffer()
-    keep = state.partial.append
-    for event in model.events(state.conversation, specs, opts):
+    state.partial = partial = TextBuffer()
+    keep = partial.append
+
+    def on_event(event: StreamEvent) -> None:
         if type(event) is TextDelta:  # events are final classes: cheaper than isinstance, once per delta
             keep(event.text)
         emit(event)
-        if type(event) is ResponseCompleted:
-            response = event.response
-    if response is None:
-        raise ProtocolViolation(f"{model.protocol}: the response ended without a complete message")
+
+    response = ask_turn(model, state.conversation, specs, opts, on_event)
     state.partial = TextBuffer()
     return response
 

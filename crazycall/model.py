@@ -5,17 +5,19 @@ of one turn (``TurnOptions``, with the rule that a forced tool choice applies to
 ``HttpModel``: an adapter, a transport, a model name and the stream mode bound together, whose ``endpoint`` is
 known without building a request. ``events`` is the same iterator of neutral events for a streamed and a
 non-streamed turn (a JSON body is replayed as the events a stream would have produced), so nothing above this
-seam knows which one ran. Test doubles that need no network live in ``crazycall.testing``.
+seam knows which one ran; ``ask_turn`` runs one turn to its complete response (for the loop and smoke alike).
+Test doubles that need no network live in ``crazycall.testing``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from crazycall.conversation import Conversation, ToolSpec
-from crazycall.events import StreamEvent
+from crazycall.conversation import Conversation, ModelResponse, ToolSpec
+from crazycall.errors import ProtocolViolation
+from crazycall.events import ResponseCompleted, StreamEvent
 from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
 
 if TYPE_CHECKING:
@@ -105,6 +107,25 @@ class HttpModel:
         if self.stream:
             return transport.stream(adapter, request)
         return replay(adapter.parse_response(transport.send(adapter, request)))
+
+
+def ask_turn(
+    model: Model,
+    conversation: Conversation,
+    tools: Sequence[ToolSpec],
+    options: TurnOptions,
+    on_event: Callable[[StreamEvent], None],
+) -> ModelResponse:
+    """One turn to its end: every event goes to ``on_event`` as it arrives; the complete response is returned.
+    A turn whose events stop without a ``ResponseCompleted`` is a ProtocolViolation."""
+    response: ModelResponse | None = None
+    for event in model.events(conversation, tools, options):
+        on_event(event)
+        if type(event) is ResponseCompleted:  # events are final classes: cheaper than isinstance, once per delta
+            response = event.response
+    if response is None:
+        raise ProtocolViolation(f"{model.protocol}: the response ended without a complete message")
+    return response
 
 
 def endpoint_for(protocol: str, model: str, stream: bool) -> str:

@@ -30,8 +30,8 @@ from crazycall.errors import (
     ProviderError,
     TransportError,
 )
-from crazycall.events import ResponseCompleted
-from crazycall.model import HttpModel, TurnOptions, endpoint_for
+from crazycall.events import StreamEvent
+from crazycall.model import HttpModel, TurnOptions, ask_turn, endpoint_for
 from crazycall.settings import DEFAULT_MAX_RETRIES, DEFAULT_SMOKE_CONCURRENCY, DEFAULT_SMOKE_TIMEOUT
 from crazycall.smoke.cases import SmokeCase
 from crazycall.smoke.probe import CaseFailure, expect_text_answer, expect_tool_call, run_probe
@@ -87,16 +87,12 @@ class Exchange:
         self.events = 0
 
     def ask(self, conversation: Conversation, options: TurnOptions) -> ModelResponse:
-        """One turn through the Model seam (as the loop's), returned complete."""
+        """One turn through the Model seam, as the loop asks for it."""
         self.events = 0
-        response: ModelResponse | None = None
-        for event in self.model.events(conversation, [self.case.tool.spec], options):
-            self.events += 1
-            if isinstance(event, ResponseCompleted):
-                response = event.response
-        if response is None:
-            raise ProtocolViolation(f"{self.model.protocol}: the response ended without a complete message")
-        return response
+        return ask_turn(self.model, conversation, [self.case.tool.spec], options, self._count)
+
+    def _count(self, event: StreamEvent) -> None:
+        self.events += 1
 
     def run(self) -> str:
         """Pass (returning the round trip's answer, or "") or raise CaseFailure / CrazycallError."""

@@ -11,10 +11,10 @@ import pytest
 
 from crazycall.ask import AskOptions, plan
 from crazycall.conversation import STOP_END_TURN, Conversation, Message, ModelResponse, TextPart, ToolCall, ToolSpec
-from crazycall.errors import ProviderError
+from crazycall.errors import ProtocolViolation, ProviderError
 from crazycall.events import ResponseCompleted, StreamEvent, TextDelta
 from crazycall.loop import LoopOptions, LoopState, run
-from crazycall.model import HttpModel, Model, TurnOptions, endpoint_for
+from crazycall.model import HttpModel, Model, TurnOptions, ask_turn, endpoint_for
 from crazycall.offline.server import OfflineRouter
 from crazycall.protocols import PROTOCOLS, get_adapter
 from crazycall.protocols.base import RequestOptions
@@ -119,3 +119,14 @@ def test_the_run_is_planned_once_from_resolved_settings(tmp_path: Path) -> None:
     assert planned.loop.max_turns == DEFAULT_MAX_TURNS
     assert planned.loop.turn.tool_choice == "required"
     assert planned.transport.max_retries == DEFAULT_MAX_RETRIES
+
+
+def test_ask_turn_passes_every_event_on_and_needs_a_complete_response() -> None:
+    seen: list[StreamEvent] = []
+    model = ScriptedModel([text("ok"), [TextDelta("cut sh")]], protocol="chat")
+    response = ask_turn(model, Conversation.start("hi"), [], TurnOptions(), seen.append)
+    assert response == text("ok")
+    assert seen == [TextDelta("ok"), ResponseCompleted(text("ok"))]
+    with pytest.raises(ProtocolViolation, match=r"^chat: the response ended without a complete message$"):
+        ask_turn(model, Conversation.start("hi"), [], TurnOptions(), seen.append)
+    assert seen[-1] == TextDelta("cut sh")
