@@ -36,6 +36,9 @@ OFFLINE_KEY = "offline"
 
 @dataclass(frozen=True)
 class AskOptions:
+    """``crazycall ask``'s flags as given (None: not given). The fields named like a setting (``settings.FLAGS``)
+    are resolved by ``load_settings`` (flag > env > config > default); the run uses the resolved ``Settings``."""
+
     prompt: str
     model: str | None = None
     protocol: str = "auto"
@@ -159,7 +162,7 @@ class _Reporter:
         return error
 
 
-def _settings(opts: AskOptions) -> Settings:
+def settings_for(opts: AskOptions) -> Settings:
     """The settings with this run's flags (each field of AskOptions named like a setting) on top."""
     return load_settings(**{name: getattr(opts, name) for name in FLAGS})
 
@@ -186,7 +189,7 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
     tool_prompt = ToolPrompt(can_prompt(opts.output, sys.stdin, out, err), getattr(renderer, "pause", None))
     finished = False
     try:
-        settings = _settings(opts)
+        settings = settings_for(opts)
         result = _run(opts, settings, plan(opts, settings, err, tool_prompt), report, transcript)
         if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
             names = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))

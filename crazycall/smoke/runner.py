@@ -39,8 +39,6 @@ from crazycall.smoke.probe import CaseFailure, expect_text_answer, expect_tool_c
 if TYPE_CHECKING:
     from crazycall.transport import Transport
 
-DEFAULT_CONCURRENCY = DEFAULT_SMOKE_CONCURRENCY
-DEFAULT_TIMEOUT = DEFAULT_SMOKE_TIMEOUT
 TOOL_CHOICES = ("required", "tool")
 
 
@@ -52,10 +50,10 @@ class RunConfig:
     round_trip: bool = False
     tool_choice: str = "required"
     """``required`` (any tool; only the probe is offered) or ``tool`` (the probe forced by name)."""
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_SMOKE_TIMEOUT
     """Seconds for a whole case, retries and round trip included."""
     max_retries: int = DEFAULT_MAX_RETRIES
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int = DEFAULT_SMOKE_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -255,7 +253,7 @@ def run_case(case: SmokeCase, config: RunConfig) -> CaseResult:
 def run_cases(
     cases: Sequence[SmokeCase],
     run_one: Callable[[SmokeCase], CaseResult],
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int = DEFAULT_SMOKE_CONCURRENCY,
 ) -> list[CaseResult]:
     """Run every case with at most ``concurrency`` at a time; results in case order. Ctrl-C -> Interrupted."""
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="crazycall-smoke")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from crazycall.ask import AskOptions, plan
+from crazycall.ask import AskOptions, plan, settings_for
 from crazycall.conversation import STOP_END_TURN, Conversation, Message, ModelResponse, TextPart, ToolCall, ToolSpec
 from crazycall.errors import ProtocolViolation, ProviderError
 from crazycall.events import ResponseCompleted, StreamEvent, TextDelta
@@ -18,7 +19,7 @@ from crazycall.model import HttpModel, Model, TurnOptions, ask_turn, endpoint_fo
 from crazycall.offline.server import OfflineRouter
 from crazycall.protocols import PROTOCOLS, get_adapter
 from crazycall.protocols.base import RequestOptions
-from crazycall.settings import DEFAULT_MAX_RETRIES, DEFAULT_MAX_TURNS, load_settings
+from crazycall.settings import DEFAULT_MAX_RETRIES, DEFAULT_MAX_TURNS, FLAGS, load_settings
 from crazycall.testing import Asked, FunctionModel, ScriptedModel
 from crazycall.tools.registry import Tool, ToolRegistry
 from crazycall.tools.runner import ToolRunner
@@ -130,3 +131,20 @@ def test_ask_turn_passes_every_event_on_and_needs_a_complete_response() -> None:
     with pytest.raises(ProtocolViolation, match=r"^chat: the response ended without a complete message$"):
         ask_turn(model, Conversation.start("hi"), [], TurnOptions(), seen.append)
     assert seen[-1] == TextDelta("cut sh")
+
+
+def test_every_setting_flag_of_ask_reaches_the_settings() -> None:
+    given: dict[str, Any] = {
+        "api_key": "sk-test-key-0123456789",
+        "base_url": "http://127.0.0.1:9",
+        "model": "claude-x",
+        "timeout": 5.0,
+        "max_turns": 3,
+        "max_tokens": 99,
+        "max_retries": 0,
+        "tool_timeout": 1.5,
+    }
+    assert set(given) == set(FLAGS)  # a new setting flag: give it here and an AskOptions field of its name
+    settings = settings_for(AskOptions(prompt="hi", **given))
+    assert {name: getattr(settings, name) for name in FLAGS} == given
+    assert {settings.sources[name] for name in FLAGS} == {"flag"}
