@@ -1,7 +1,8 @@
 """``crazycall ask``: wire settings, tools, adapter, transport and renderer together and run the loop.
 
-Owns the order of a run (resolve settings -> continue an earlier conversation or start one -> route -> load
-tools -> pick a renderer -> start the transcript -> loop -> report) and the rule that a failing run still
+Owns the order of a run (pick a renderer -> resolve the settings -> plan the run once (``Plan``: continue an
+earlier conversation or start one, route, endpoint, the options of loop, transport and tools) -> load tools ->
+start the transcript -> run the loop on an ``HttpModel`` -> report) and the rule that a failing run still
 reports what it knows (``RunFailed`` with the partial result, in the renderer and the transcript) before the
 error reaches the CLI's handler. It does not parse flags (commands/ask.py), speak any protocol or know the
 transcript's record shapes (transcript.py).
@@ -21,10 +22,12 @@ from crazycall.conversation import Conversation
 from crazycall.errors import CrazycallError, Interrupted, OutputClosed, ToolErrorsPresent, UsageError
 from crazycall.events import Emit, Event, RunFailed, RunFinished, RunResult, RunStarted
 from crazycall.render import make_renderer
-from crazycall.settings import ENV_API_KEY, Settings, load_settings
+from crazycall.settings import ENV_API_KEY, FLAGS, Settings, load_settings
 from crazycall.tools.approval import ToolPrompt, can_prompt
 
 if TYPE_CHECKING:
+    from crazycall.loop import LoopOptions, LoopState
+    from crazycall.tools.session import ToolOptions
     from crazycall.transcript import Transcript
     from crazycall.transport import TransportOptions
 
@@ -33,6 +36,9 @@ OFFLINE_KEY = "offline"
 
 @dataclass(frozen=True)
 class AskOptions:
+    """``crazycall ask``'s flags as given (None: not given). The fields named like a setting (``settings.FLAGS``)
+    are resolved by ``load_settings`` (flag > env > config > default); the run uses the resolved ``Settings``."""
+
     prompt: str
     model: str | None = None
     protocol: str = "auto"
@@ -113,10 +119,10 @@ class _OutputGuard:
             raise OutputClosed() from None
 
 
-def _failed_result(error: CrazycallError, state: Any) -> RunResult | None:
+def _failed_result(error: CrazycallError, state: LoopState | None) -> RunResult | None:
     """What a failed run reports: the partial result, its ``stop_reason`` saying why the model did not finish
     (``interrupted`` or ``error``), except after --fail-on-tool-error, where the model did finish."""
-    if not state.turns:
+    if state is None or not state.turns:
         return None
     result: RunResult = state.result()
     if isinstance(error, ToolErrorsPresent):
@@ -128,8 +134,10 @@ class _Reporter:
     """Where a run's events go (the transcript first, then the renderer behind an ``_OutputGuard``), and how
     its result or its failure is stamped with the run's id and reported."""
 
-    def __init__(self, transcript: Transcript, renderer: Emit, out: TextIO, state: Any) -> None:
-        self.transcript, self.out, self.state = transcript, out, state
+    def __init__(self, transcript: Transcript, renderer: Emit, out: TextIO) -> None:
+        self.transcript, self.out = transcript, out
+        self.state: LoopState | None = None
+        """The loop's state once the run is planned (before that, a failure has no partial result)."""
         self.guard = _OutputGuard(renderer)
         self.emit = transcript.wrap(self.guard)
 
@@ -154,17 +162,9 @@ class _Reporter:
         return error
 
 
-def _settings(opts: AskOptions) -> Settings:
-    return load_settings(
-        api_key=opts.api_key,
-        base_url=opts.base_url,
-        model=opts.model,
-        timeout=opts.timeout,
-        max_turns=opts.max_turns,
-        max_tokens=opts.max_tokens,
-        max_retries=opts.max_retries,
-        tool_timeout=opts.tool_timeout,
-    )
+def settings_for(opts: AskOptions) -> Settings:
+    """The settings with this run's flags (each field of AskOptions named like a setting) on top."""
+    return load_settings(**{name: getattr(opts, name) for name in FLAGS})
 
 
 def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) -> RunResult:
@@ -175,7 +175,6 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
     event before the renderer sees it. The tool session (and the processes it started) is closed on every
     way out, Ctrl-C included (``_run``'s ``with``).
     """
-    from crazycall.loop import LoopState
     from crazycall.transcript import Transcript, new_run_id
 
     out = out or sys.stdout
@@ -185,13 +184,13 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
     renderer = make_renderer(
         opts.output, out, err, quiet=opts.quiet, color=opts.color, show_reasoning=opts.show_reasoning
     )
-    state = LoopState(Conversation.start(opts.prompt, opts.system))
-    report = _Reporter(transcript, renderer, out, state)
+    report = _Reporter(transcript, renderer, out)
     # Approval may ask at a terminal (never with JSON output or without a TTY); a live display pauses first.
     tool_prompt = ToolPrompt(can_prompt(opts.output, sys.stdin, out, err), getattr(renderer, "pause", None))
     finished = False
     try:
-        result = _run(opts, _settings(opts), state, report.emit, transcript, err, tool_prompt, report.flush)
+        settings = settings_for(opts)
+        result = _run(opts, settings, plan(opts, settings, err, tool_prompt), report, transcript)
         if opts.fail_on_tool_error and any(r.is_error for r in result.tool_calls):
             names = ", ".join(sorted({r.name for r in result.tool_calls if r.is_error}))
             raise ToolErrorsPresent(f"tool call(s) ended in error: {names} (--fail-on-tool-error)")
@@ -213,23 +212,49 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Model, protocol and starting conversation of a run: from the flags, or continued from a transcript."""
+class Plan:
+    """Everything a run is made of, decided once from the options and the settings before anything starts:
+    the model and protocol (from the flags, or carried over from a transcript), the starting conversation,
+    the endpoint, and the options of the loop, the transport and the tools."""
 
     model: str
     protocol: str
     conversation: Conversation
+    endpoint: str
+    loop: LoopOptions
+    transport: TransportOptions
+    tools: ToolOptions
     resumed_from: str | None = None
 
 
-def _plan(opts: AskOptions, settings: Settings, err: TextIO) -> _Plan:
+def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPrompt | None = None) -> Plan:
+    """Plan the run; continuing an earlier conversation says so on ``err``."""
+    from crazycall.loop import LoopOptions
+    from crazycall.model import TurnOptions, endpoint_for
+
+    model, protocol, conversation, resumed_from = _start(opts, settings, err)
+    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature)
+    return Plan(
+        model=model,
+        protocol=protocol,
+        conversation=conversation,
+        endpoint=endpoint_for(protocol, model, opts.stream),
+        loop=LoopOptions(turn, max_turns=settings.max_turns),
+        transport=_transport_options(settings),
+        tools=_tool_options(opts, settings, tool_prompt or ToolPrompt(False)),
+        resumed_from=resumed_from,
+    )
+
+
+def _start(opts: AskOptions, settings: Settings, err: TextIO) -> tuple[str, str, Conversation, str | None]:
+    """(model, protocol, conversation, run id continued): a new conversation, or one continued from a transcript."""
     from crazycall.conversation import user_text
     from crazycall.protocols import resolve_protocol
     from crazycall.transcript import find_transcript, foreign_provider_data, latest_transcript, load_prior
 
     if opts.resume is None and not opts.continue_last:
         protocol = resolve_protocol(settings.model, opts.protocol, settings.routes)
-        return _Plan(settings.model, protocol, Conversation.start(opts.prompt, opts.system))
+        return settings.model, protocol, Conversation.start(opts.prompt, opts.system), None
     if opts.resume is not None and opts.continue_last:
         raise UsageError("--continue and --resume cannot be used together")
     path = find_transcript(opts.resume) if opts.resume is not None else latest_transcript()
@@ -248,40 +273,15 @@ def _plan(opts: AskOptions, settings: Settings, err: TextIO) -> _Plan:
     if dropped:  # adapters echo only their own provider_data (conversation.py): say what is left behind
         err.write(f"crazycall: note: dropped provider-only data from {', '.join(dropped)}\n")
         err.flush()
-    return _Plan(model, protocol, conv, prior.run_id)
-
-
-def _start_transcript(opts: AskOptions, settings: Settings, plan: _Plan, endpoint: str, transcript: Any) -> None:
-    from crazycall.redact import redact
-    from crazycall.transcript import Transcript, conversation_to_json
-
-    if not opts.save_transcript:
-        return
-    run_id = transcript.run_id
-    header = {
-        "version": __version__,
-        "model": plan.model,
-        "protocol": plan.protocol,
-        "endpoint": endpoint,
-        "base_url": "offline" if opts.offline else redact(settings.base_url),
-        "stream": opts.stream,
-        "settings": settings.redacted(),
-        "resumed_from": plan.resumed_from,
-        "conversation": conversation_to_json(plan.conversation),
-    }
-    path = Transcript.location(opts.transcript, run_id)
-    transcript.max_record = settings.max_transcript_record_bytes
-    transcript.start(path, run_id, header, explicit=opts.transcript is not None)
+    return model, protocol, conv, prior.run_id
 
 
 def _transport_options(settings: Settings) -> TransportOptions:
-    from crazycall.settings import DEFAULT_MAX_RETRIES
     from crazycall.transport import TransportOptions
 
-    retries = settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES
     return TransportOptions(
         deadline=settings.timeout,
-        max_retries=retries,
+        max_retries=settings.max_retries,
         max_response_bytes=settings.max_response_bytes,
         max_event_bytes=settings.max_event_bytes,
         max_stream_bytes=settings.max_stream_bytes,
@@ -289,35 +289,10 @@ def _transport_options(settings: Settings) -> TransportOptions:
     )
 
 
-def _run(
-    opts: AskOptions,
-    settings: Settings,
-    state: Any,
-    emit: Emit,
-    transcript: Transcript,
-    err: TextIO,
-    tool_prompt: ToolPrompt,
-    flush: Callable[[], None],
-) -> RunResult:
-    from crazycall.loop import DEFAULT_MAX_TURNS, LoopOptions, run
-    from crazycall.protocols import get_adapter
-    from crazycall.protocols.base import RequestOptions
-    from crazycall.tools.session import ToolOptions, tool_session
-    from crazycall.transport import Transport
+def _tool_options(opts: AskOptions, settings: Settings, tool_prompt: ToolPrompt) -> ToolOptions:
+    from crazycall.tools.session import ToolOptions
 
-    plan = _plan(opts, settings, err)
-    state.conversation = plan.conversation
-    adapter = get_adapter(plan.protocol)
-    request = RequestOptions(
-        model=plan.model,
-        stream=opts.stream,
-        tool_choice=opts.tool_choice,
-        parallel_tool_calls=opts.parallel,
-        max_tokens=settings.max_tokens,
-        temperature=opts.temperature,
-    )
-    loop_options = LoopOptions(request, max_turns=settings.max_turns or DEFAULT_MAX_TURNS)
-    tool_options = ToolOptions(
+    return ToolOptions(
         tool_files=opts.tool_files,
         plugin_paths=opts.plugin_paths,
         allow=opts.allow_tools,
@@ -330,15 +305,49 @@ def _run(
         interactive=tool_prompt.interactive,
         before_prompt=tool_prompt.before_prompt,
     )
-    endpoint = adapter.build_request(state.conversation, [], request).path
+
+
+def _start_transcript(opts: AskOptions, settings: Settings, plan: Plan, transcript: Transcript) -> None:
+    from crazycall.redact import redact
+    from crazycall.transcript import Transcript, conversation_to_json
+
+    if not opts.save_transcript:
+        return
+    header = {
+        "version": __version__,
+        "model": plan.model,
+        "protocol": plan.protocol,
+        "endpoint": plan.endpoint,
+        "base_url": "offline" if opts.offline else redact(settings.base_url),
+        "stream": opts.stream,
+        "settings": settings.redacted(),
+        "resumed_from": plan.resumed_from,
+        "conversation": conversation_to_json(plan.conversation),
+    }
+    path = Transcript.location(opts.transcript, transcript.run_id)
+    transcript.max_record = settings.max_transcript_record_bytes
+    transcript.start(path, transcript.run_id, header, explicit=opts.transcript is not None)
+
+
+def _run(opts: AskOptions, settings: Settings, plan: Plan, report: _Reporter, transcript: Transcript) -> RunResult:
+    """Carry the plan out: open the tools and the router, start the transcript, run the loop on the model."""
+    from crazycall.loop import LoopState, run
+    from crazycall.model import HttpModel
+    from crazycall.protocols import get_adapter
+    from crazycall.tools.session import tool_session
+    from crazycall.transport import Transport
+
+    state = report.state = LoopState(plan.conversation)
+    emit = report.emit
     with (
-        tool_session(tool_options, opts.tool_choice) as runner,
+        tool_session(plan.tools, opts.tool_choice) as runner,
         router_endpoint(opts.offline, settings) as (base_url, api_key),
     ):
-        _start_transcript(opts, settings, plan, endpoint, transcript)
+        _start_transcript(opts, settings, plan, transcript)
         path = str(transcript.path) if transcript.path is not None else None
         names = tuple(runner.registry.names())
-        emit(RunStarted(plan.model, plan.protocol, endpoint, names, transcript.run_id, path))
-        options = _transport_options(settings)
-        with Transport(base_url, api_key, options, observer=transcript.observe, on_wait=flush) as transport:
-            return run(state, adapter, transport, runner, loop_options, emit, transcript.message)
+        emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path))
+        observe, flush = transcript.observe, report.flush
+        with Transport(base_url, api_key, plan.transport, observer=observe, on_wait=flush) as transport:
+            model = HttpModel(get_adapter(plan.protocol), transport, plan.model, stream=opts.stream)
+            return run(state, model, runner, plan.loop, emit, transcript.message)

@@ -1,20 +1,20 @@
 """The protocol-agnostic tool loop.
 
-Owns the turn structure: build a request through the adapter, send or stream it through the transport, pass
-every event to ``emit``, append the assistant message, run the requested tools, append one tool message, and
-repeat until the model answers without tool calls, ``max_turns`` is reached, or the model asks for the same
-call(s) with identical arguments ``max_repeats`` rounds in a row. Two neutral stop reasons change the turn: a
-``malformed_tool_call`` turn is asked again once and then fails (``MalformedToolCall``); a ``pause`` turn is kept
-and sent back as it is so the model continues (a turn of its own, counted against ``max_turns``). It never
-branches on a protocol name and never prints: renderers do that from the events. Whatever happens,
-``LoopState`` holds everything so far (the text of a turn cut short included) and ``on_message`` has seen every
-message appended, so a transcript can keep it.
+Owns the turn structure: ask the ``Model`` (crazycall/model.py) for a turn, pass every event to ``emit``,
+append the assistant message, run the requested tools, append one tool message, and repeat until the model
+answers without tool calls, ``max_turns`` is reached, or the model asks for the same call(s) with identical
+arguments ``max_repeats`` rounds in a row. Two neutral stop reasons change the turn: a ``malformed_tool_call``
+turn is asked again once and then fails (``MalformedToolCall``); a ``pause`` turn is kept and sent back as it
+is so the model continues (a turn of its own, counted against ``max_turns``). It never branches on a protocol
+name and never prints: renderers do that from the events. Whatever happens, ``LoopState`` holds everything so
+far (the text of a turn cut short included) and ``on_message`` has seen every message appended, so a
+transcript can keep it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,13 +25,13 @@ from crazycall.conversation import (
     Message,
     ModelResponse,
     ToolCall,
+    ToolSpec,
     Usage,
     encode_arguments,
 )
-from crazycall.errors import LoopLimitExceeded, MalformedToolCall, ProtocolViolation, RepeatedToolCalls
+from crazycall.errors import LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls
 from crazycall.events import (
     Emit,
-    ResponseCompleted,
     RunResult,
     StreamEvent,
     TextDelta,
@@ -43,22 +43,19 @@ from crazycall.events import (
     TurnFinished,
     TurnStarted,
 )
-from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
+from crazycall.model import Model, TurnOptions, ask_turn
 from crazycall.redact import redact, redact_data
-from crazycall.settings import DEFAULT_MAX_TURNS as DEFAULT_MAX_TURNS  # re-exported: the loop's default
+from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS
 from crazycall.textbuffer import TextBuffer
-from crazycall.tools.registry import ToolRegistry
 from crazycall.tools.runner import CallOutcome, Progress, ToolRunner
-from crazycall.transport import Transport
-
-DEFAULT_MAX_REPEATS = 3
 
 OnMessage = Callable[[Message], None]
 
 
 @dataclass(frozen=True)
 class LoopOptions:
-    request: RequestOptions
+    turn: TurnOptions = field(default_factory=TurnOptions)
+    """The first turn's; later turns use ``turn.after_tool_results()``."""
     max_turns: int = DEFAULT_MAX_TURNS
     max_repeats: int = DEFAULT_MAX_REPEATS
     """Stop when this many consecutive rounds ask for the very same calls (names and arguments)."""
@@ -94,15 +91,6 @@ class LoopState:
         return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage)
 
 
-def _model_events(
-    adapter: ProtocolAdapter, transport: Transport, conv: Conversation, tools: Any, opts: RequestOptions
-) -> Iterator[StreamEvent]:
-    request = adapter.build_request(conv, tools, opts)
-    if opts.stream:
-        return transport.stream(adapter, request)
-    return replay(adapter.parse_response(transport.send(adapter, request)))
-
-
 def _record(outcome: CallOutcome) -> ToolCallRecord:
     call, result = outcome.call, outcome.result
     arguments: Any = call.raw_arguments if call.arguments_error else call.arguments
@@ -123,24 +111,22 @@ def _record(outcome: CallOutcome) -> ToolCallRecord:
 
 def run(
     state: LoopState,
-    adapter: ProtocolAdapter,
-    transport: Transport,
+    model: Model,
     runner: ToolRunner,
     options: LoopOptions,
     emit: Emit,
     on_message: OnMessage | None = None,
 ) -> RunResult:
     """Run the loop from ``state`` (updated in place) until a text answer; returns the run's result."""
-    registry: ToolRegistry = runner.registry
-    specs = registry.specs()
-    opts = options.request
-    state.model, state.protocol = opts.model, adapter.name
+    specs = runner.registry.specs()
+    opts = options.turn
+    state.model, state.protocol = model.name, model.protocol
     state.records = state.records if state.records is not None else []
     appended = on_message or (lambda message: None)
     while True:
         state.turns += 1
         emit(TurnStarted(state.turns))
-        response = _turn_with_retry(state, adapter, transport, specs, opts, emit)
+        response = _turn_with_retry(state, model, specs, opts, emit)
         state.last = response
         state.usage = state.usage + response.usage
         if response.message.parts:  # an empty paused turn adds nothing; sent as is it would be rejected
@@ -160,27 +146,24 @@ def run(
         _check_repeats(state, calls, options.max_repeats)
         _run_tools(state, runner, calls, emit)
         appended(state.conversation.messages[-1])
-        # A forced choice (required / a named tool) applies to the first turn only; forcing it again would
-        # make the model call tools forever.
-        if opts.tool_choice != "none":
-            opts = replace(opts, tool_choice="auto")
+        opts = opts.after_tool_results()
 
 
 def _turn_with_retry(
-    state: LoopState, adapter: ProtocolAdapter, transport: Transport, specs: Any, opts: RequestOptions, emit: Emit
+    state: LoopState, model: Model, specs: Sequence[ToolSpec], opts: TurnOptions, emit: Emit
 ) -> ModelResponse:
     """One turn; a turn that ended on a malformed tool call is asked again once (models misfire), then fails."""
-    response = _one_turn(state, adapter, transport, specs, opts, emit)
+    response = _one_turn(state, model, specs, opts, emit)
     if response.stop_reason != STOP_MALFORMED_TOOL_CALL:
         return response
     state.usage = state.usage + response.usage  # the failed attempt cost tokens too
-    response = _one_turn(state, adapter, transport, specs, opts, emit)
+    response = _one_turn(state, model, specs, opts, emit)
     if response.stop_reason != STOP_MALFORMED_TOOL_CALL:
         return response
     state.usage = state.usage + response.usage
     reason = response.raw_stop_reason or response.stop_reason
     raise MalformedToolCall(
-        f"{adapter.name}: the model's tool call failed twice in a row (turn {state.turns}): {reason}"
+        f"{model.protocol}: the model's tool call failed twice in a row (turn {state.turns}): {reason}"
     )
 
 
@@ -194,20 +177,18 @@ def _continue_paused(state: LoopState, response: ModelResponse, max_turns: int) 
 
 
 def _one_turn(
-    state: LoopState, adapter: ProtocolAdapter, transport: Transport, specs: Any, opts: RequestOptions, emit: Emit
+    state: LoopState, model: Model, specs: Sequence[ToolSpec], opts: TurnOptions, emit: Emit
 ) -> ModelResponse:
-    """Send one request and pass its events on; the text of a turn cut short stays in ``state.partial``."""
-    response: ModelResponse | None = None
-    state.partial = TextBuffer()
-    keep = state.partial.append
-    for event in _model_events(adapter, transport, state.conversation, specs, opts):
+    """Ask for one turn and pass its events on; the text of a turn cut short stays in ``state.partial``."""
+    state.partial = partial = TextBuffer()
+    keep = partial.append
+
+    def on_event(event: StreamEvent) -> None:
         if type(event) is TextDelta:  # events are final classes: cheaper than isinstance, once per delta
             keep(event.text)
         emit(event)
-        if type(event) is ResponseCompleted:
-            response = event.response
-    if response is None:
-        raise ProtocolViolation(f"{adapter.name}: the response ended without a complete message")
+
+    response = ask_turn(model, state.conversation, specs, opts, on_event)
     state.partial = TextBuffer()
     return response
 

@@ -51,6 +51,11 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_TOOL_TIMEOUT = 60.0
 DEFAULT_RESULT_LIMIT = 64 * 1024
 """Characters of a tool result sent to the model before it is cut."""
+DEFAULT_MAX_REPEATS = 3
+"""Rounds in a row asking for the very same tool calls before the loop stops (no flag: the loop's guard)."""
+DEFAULT_SMOKE_CONCURRENCY = 4
+DEFAULT_SMOKE_TIMEOUT = 60.0
+"""Seconds for a whole smoke case, retries and round trip included."""
 
 #: the size limits (only the config file sets them) and their defaults
 LIMITS = {
@@ -122,12 +127,13 @@ class Settings:
     model: str
     routes: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
-    max_turns: int | None = None
+    """Seconds for a whole model request (None: no overall limit)."""
+    max_turns: int = DEFAULT_MAX_TURNS
     max_tokens: int | None = None
-    max_retries: int | None = None
-    tool_timeout: float | None = None
-    result_limit: int | None = None
-    """Characters of a tool result sent to the model before it is truncated (None: 64 KiB)."""
+    max_retries: int = DEFAULT_MAX_RETRIES
+    tool_timeout: float = DEFAULT_TOOL_TIMEOUT
+    result_limit: int = DEFAULT_RESULT_LIMIT
+    """Characters of a tool result sent to the model before it is truncated."""
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES

@@ -92,6 +92,10 @@ class ProtocolAdapter(Protocol):
 
     def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest: ...
 
+    def endpoint(self, model: str, stream: bool) -> str:
+        """The path every request for ``model`` goes to (``build_request(...).path``), known without one."""
+        ...
+
     def auth(self, api_key: str) -> Auth: ...
 
     def parse_response(self, body: Any) -> ModelResponse:

@@ -17,8 +17,8 @@ from typing import TextIO
 
 from crazycall.ask import router_endpoint
 from crazycall.errors import CrazycallError, UsageError
-from crazycall.settings import DEFAULT_MAX_RETRIES, load_settings
-from crazycall.smoke.runner import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, TOOL_CHOICES, CaseResult
+from crazycall.settings import DEFAULT_SMOKE_CONCURRENCY, DEFAULT_SMOKE_TIMEOUT, load_settings
+from crazycall.smoke.runner import TOOL_CHOICES, CaseResult
 
 OUTPUT_MODES = ("auto", "rich", "plain", "json")
 
@@ -48,8 +48,8 @@ class SmokeOptions:
     stream: bool = True
     round_trip: bool = False
     tool_choice: str = "required"
-    concurrency: int = DEFAULT_CONCURRENCY
-    timeout: float = DEFAULT_TIMEOUT
+    concurrency: int = DEFAULT_SMOKE_CONCURRENCY
+    timeout: float = DEFAULT_SMOKE_TIMEOUT
     max_retries: int | None = None
     output: str = "auto"
     junit: Path | None = None
@@ -90,7 +90,7 @@ def smoke(opts: SmokeOptions, out: TextIO | None = None, cwd: Path | None = None
             round_trip=opts.round_trip,
             tool_choice=opts.tool_choice,
             timeout=opts.timeout,
-            max_retries=settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES,
+            max_retries=settings.max_retries,
             concurrency=opts.concurrency,
         )
         results = run_cases(cases, lambda case: run_case(case, config), opts.concurrency)

@@ -1,7 +1,7 @@
 """Running smoke cases: concurrently, each under a hard timeout, through the ordinary adapters and transport.
 
-Owns one case's exchange (build the request with the case's adapter, send or stream it with a ``Transport``
-of its own whose retries follow the transport's policy, check the neutral response with probe.py, and with
+Owns one case's exchange (ask the case's model -- an ``HttpModel`` over a ``Transport`` of its own whose
+retries follow the transport's policy -- for a turn, check the neutral response with probe.py, and with
 ``--round-trip`` run the probe and send its result back), the mapping of errors to one-line reasons and
 exit-code classes, the per-case timeout, and the thread pool. Each case runs in a daemon thread that the
 pool worker waits for at most ``timeout`` seconds: a case that hangs is reported as timed out, its transport
@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crazycall.conversation import Conversation, Message, ModelResponse, ToolCall, ToolResult
@@ -30,17 +30,15 @@ from crazycall.errors import (
     ProviderError,
     TransportError,
 )
-from crazycall.events import ResponseCompleted
-from crazycall.protocols.base import ProtocolAdapter, RequestOptions
-from crazycall.settings import DEFAULT_MAX_RETRIES
+from crazycall.events import StreamEvent
+from crazycall.model import HttpModel, TurnOptions, ask_turn, endpoint_for
+from crazycall.settings import DEFAULT_MAX_RETRIES, DEFAULT_SMOKE_CONCURRENCY, DEFAULT_SMOKE_TIMEOUT
 from crazycall.smoke.cases import SmokeCase
 from crazycall.smoke.probe import CaseFailure, expect_text_answer, expect_tool_call, run_probe
 
 if TYPE_CHECKING:
     from crazycall.transport import Transport
 
-DEFAULT_CONCURRENCY = 4
-DEFAULT_TIMEOUT = 60.0
 TOOL_CHOICES = ("required", "tool")
 
 
@@ -52,10 +50,10 @@ class RunConfig:
     round_trip: bool = False
     tool_choice: str = "required"
     """``required`` (any tool; only the probe is offered) or ``tool`` (the probe forced by name)."""
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_SMOKE_TIMEOUT
     """Seconds for a whole case, retries and round trip included."""
     max_retries: int = DEFAULT_MAX_RETRIES
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int = DEFAULT_SMOKE_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -83,35 +81,22 @@ class Exchange:
 
         self.case = case
         self.config = config
-        self.transport = transport
-        self.adapter: ProtocolAdapter = get_adapter(case.protocol)
+        self.model = HttpModel(get_adapter(case.protocol), transport, case.model, stream=config.stream)
         self.events = 0
 
-    def ask(self, conversation: Conversation, options: RequestOptions) -> ModelResponse:
-        """Send one request and return the complete response (same path as the loop's, PROTOCOLS.md §0)."""
-        from crazycall.protocols.base import replay
-
-        adapter, transport = self.adapter, self.transport
-        request = adapter.build_request(conversation, [self.case.tool.spec], options)
+    def ask(self, conversation: Conversation, options: TurnOptions) -> ModelResponse:
+        """One turn through the Model seam, as the loop asks for it."""
         self.events = 0
-        if options.stream:
-            events = transport.stream(adapter, request)
-        else:
-            events = replay(adapter.parse_response(transport.send(adapter, request)))
-        response: ModelResponse | None = None
-        for event in events:
-            self.events += 1
-            if isinstance(event, ResponseCompleted):
-                response = event.response
-        if response is None:
-            raise ProtocolViolation(f"{adapter.name}: the response ended without a complete message")
-        return response
+        return ask_turn(self.model, conversation, [self.case.tool.spec], options, self._count)
+
+    def _count(self, event: StreamEvent) -> None:
+        self.events += 1
 
     def run(self) -> str:
         """Pass (returning the round trip's answer, or "") or raise CaseFailure / CrazycallError."""
         case, config = self.case, self.config
         choice = case.tool.name if config.tool_choice == "tool" else "required"
-        options = RequestOptions(model=case.model, stream=config.stream, tool_choice=choice)
+        options = TurnOptions(tool_choice=choice)
         conversation = Conversation.start(case.prompt)
         first = self.ask(conversation, options)
         expect_tool_call(first, case.tool)
@@ -119,9 +104,8 @@ class Exchange:
             return ""
         results = tuple(self._answer(call) for call in first.message.tool_calls)
         conversation = conversation.append(first.message, Message("tool", results))
-        # A forced choice applies to the first turn only (as in the loop): forcing again would loop.
         try:
-            second = self.ask(conversation, replace(options, tool_choice="auto"))
+            second = self.ask(conversation, options.after_tool_results())
         except CrazycallError as err:
             raise self.failure(err, prefix="round trip: ") from None
         return expect_text_answer(second)
@@ -136,8 +120,8 @@ class Exchange:
 
     def failure(self, err: CrazycallError, prefix: str = "") -> CaseFailure:
         """An error as a one-line reason of its exit-code class (the full message goes to ``detail``)."""
-        path = endpoint_of(self.case, self.config)
-        message = _strip_prefix(str(err), f"{self.adapter.name} {path}: ")
+        path = self.model.endpoint
+        message = _strip_prefix(str(err), f"{self.model.protocol} {path}: ")
         if isinstance(err, ProviderError):
             # The path actually requested: the Gemini adapter names its errors with a "{model}" template.
             if err.status is None:
@@ -177,11 +161,8 @@ def _clip(text: str, limit: int = 160) -> str:
 
 
 def endpoint_of(case: SmokeCase, config: RunConfig) -> str:
-    """The path the case's first request goes to (Gemini's names the model and the stream method)."""
-    from crazycall.protocols import get_adapter
-
-    options = RequestOptions(model=case.model, stream=config.stream)
-    return get_adapter(case.protocol).build_request(Conversation.start(case.prompt), [], options).path
+    """The path the case's requests go to (Gemini's names the model and the stream method)."""
+    return endpoint_for(case.protocol, case.model, config.stream)
 
 
 class _Attempt:
@@ -272,7 +253,7 @@ def run_case(case: SmokeCase, config: RunConfig) -> CaseResult:
 def run_cases(
     cases: Sequence[SmokeCase],
     run_one: Callable[[SmokeCase], CaseResult],
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int = DEFAULT_SMOKE_CONCURRENCY,
 ) -> list[CaseResult]:
     """Run every case with at most ``concurrency`` at a time; results in case order. Ctrl-C -> Interrupted."""
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="crazycall-smoke")

@@ -1,10 +1,9 @@
-"""The loop with a scripted adapter and transport: turn structure, tool errors, limits, ordering."""
+"""The loop with a scripted model (crazycall.testing): turn structure, tool errors, limits, ordering."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -31,7 +30,8 @@ from crazycall.events import (
     TurnFinished,
 )
 from crazycall.loop import LoopOptions, LoopState, run
-from crazycall.protocols.base import HttpRequest, RequestOptions, replay
+from crazycall.model import TurnOptions
+from crazycall.testing import ScriptedModel
 from crazycall.tools.registry import Tool, ToolRegistry
 from crazycall.tools.runner import ToolRunner
 
@@ -45,32 +45,6 @@ def answer(*parts: Any, usage: Usage | None = None) -> ModelResponse:
     msg = Message("assistant", tuple(parts))
     stop = "tool_use" if msg.tool_calls else STOP_END_TURN
     return ModelResponse(msg, stop, usage or Usage(10, 5), "m")
-
-
-class ScriptedAdapter:
-    name = "scripted"
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[Conversation, str]] = []
-
-    def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
-        self.seen.append((conv, opts.tool_choice))
-        return HttpRequest("/x", {}, opts.stream)
-
-    def parse_response(self, body: Any) -> ModelResponse:
-        assert isinstance(body, ModelResponse)
-        return body
-
-
-class ScriptedTransport:
-    def __init__(self, responses: list[ModelResponse]) -> None:
-        self.responses = responses
-
-    def send(self, adapter: Any, request: HttpRequest) -> Any:
-        return self.responses.pop(0)
-
-    def stream(self, adapter: Any, request: HttpRequest) -> Iterator[Any]:
-        return replay(self.responses.pop(0))
 
 
 def registry(**funcs: Any) -> ToolRegistry:
@@ -88,20 +62,20 @@ def weather(city: str) -> dict[str, Any]:
 
 
 def go(
-    responses: list[ModelResponse], reg: ToolRegistry, *, stream: bool = True, max_turns: int = 10, **opts: Any
-) -> tuple[RunResult, list[Any], ScriptedAdapter, LoopState]:
-    adapter = ScriptedAdapter()
+    responses: list[ModelResponse], reg: ToolRegistry, *, max_turns: int = 10, **opts: Any
+) -> tuple[RunResult, list[Any], ScriptedModel, LoopState]:
+    """Run the loop on a model that plays ``responses``; ``model.seen`` holds what each turn was asked."""
+    model = ScriptedModel(responses)
     events: list[Any] = []
     state = LoopState(Conversation.start("hi"))
-    options = LoopOptions(RequestOptions("m", stream=stream, **opts), max_turns=max_turns)
-    runner = ToolRunner(reg, default_timeout=opts.pop("tool_timeout", 5.0))
-    result = run(state, adapter, ScriptedTransport(responses), runner, options, events.append)  # type: ignore[arg-type]
-    return result, events, adapter, state
+    options = LoopOptions(TurnOptions(**opts), max_turns=max_turns)
+    runner = ToolRunner(reg, default_timeout=5.0)
+    result = run(state, model, runner, options, events.append)
+    return result, events, model, state
 
 
-@pytest.mark.parametrize("stream", [True, False])
-def test_text_answer_ends_the_run_in_one_turn(stream: bool) -> None:
-    result, events, _, _ = go([answer(TextPart("hello"))], registry(), stream=stream)
+def test_text_answer_ends_the_run_in_one_turn() -> None:
+    result, events, _, _ = go([answer(TextPart("hello"))], registry())
     assert result.text == "hello"
     assert result.turns == 1
     assert result.stop_reason == STOP_END_TURN
@@ -111,11 +85,11 @@ def test_text_answer_ends_the_run_in_one_turn(stream: bool) -> None:
 
 def test_tool_call_round_trip_sends_the_result_back() -> None:
     responses = [answer(call("c1", "get_weather", '{"city":"Paris"}')), answer(TextPart("21 C"))]
-    result, events, adapter, _ = go(responses, registry(get_weather=(weather, CITY)))
+    result, events, model, _ = go(responses, registry(get_weather=(weather, CITY)))
     assert result.text == "21 C"
     assert result.turns == 2
     assert result.usage == Usage(20, 10)
-    second_conv = adapter.seen[1][0]
+    second_conv = model.seen[1].conversation
     tool_msg = second_conv.messages[-1]
     assert tool_msg.role == "tool"
     assert tool_msg.parts == (ToolResult("c1", "get_weather", '{"city": "Paris", "temp_c": 21}', False),)
@@ -142,8 +116,8 @@ def test_tool_call_round_trip_sends_the_result_back() -> None:
     ],
 )
 def test_bad_calls_become_error_results_the_model_can_act_on(tool_call: ToolCall, expected: str) -> None:
-    result, _, adapter, _ = go([answer(tool_call), answer(TextPart("sorry"))], registry(get_weather=(weather, CITY)))
-    sent = adapter.seen[1][0].messages[-1].parts[0]
+    result, _, model, _ = go([answer(tool_call), answer(TextPart("sorry"))], registry(get_weather=(weather, CITY)))
+    sent = model.seen[1].conversation.messages[-1].parts[0]
     assert isinstance(sent, ToolResult)
     assert sent.is_error
     assert expected in sent.content
@@ -154,10 +128,10 @@ def test_tool_exception_becomes_error_result() -> None:
     def boom(city: str) -> None:
         raise ValueError("no such city")
 
-    result, _, adapter, _ = go(
+    result, _, model, _ = go(
         [answer(call("c1", "w", '{"city":"X"}')), answer(TextPart("ok"))], registry(w=(boom, CITY))
     )
-    sent = adapter.seen[1][0].messages[-1].parts[0]
+    sent = model.seen[1].conversation.messages[-1].parts[0]
     assert sent == ToolResult("c1", "w", "ValueError: no such city", True)
     assert result.tool_calls[0].result == "ValueError: no such city"
 
@@ -169,11 +143,11 @@ def test_parallel_calls_run_concurrently_and_results_keep_call_order() -> None:
 
     calls = [call(f"c{i}", "slow", json.dumps({"city": c})) for i, c in enumerate("ABCD")]
     started = time.perf_counter()
-    result, events, adapter, _ = go([answer(*calls), answer(TextPart("done"))], registry(slow=(slow, CITY)))
+    result, events, model, _ = go([answer(*calls), answer(TextPart("done"))], registry(slow=(slow, CITY)))
     elapsed = time.perf_counter() - started
     assert elapsed < 0.3 + 0.05 * 4  # concurrent: well under the sequential sum (0.45 s)
-    results = adapter.seen[1][0].messages[-1].parts
-    assert [r.content for r in results] == ["A", "B", "C", "D"]  # type: ignore[union-attr]
+    results = model.seen[1].conversation.messages[-1].parts
+    assert [r.content if isinstance(r, ToolResult) else r for r in results] == ["A", "B", "C", "D"]
     assert [r.id for r in result.tool_calls] == ["c0", "c1", "c2", "c3"]
     finished = [e.call.id for e in events if isinstance(e, ToolFinished)]
     assert finished[-1] == "c0"  # the slow one finished last: events follow completion, results follow calls
@@ -185,8 +159,8 @@ def test_tool_timeout_yields_error_and_run_continues() -> None:
         return "late"
 
     reg = ToolRegistry([Tool(ToolSpec("hang", "h", CITY), hang, "t", timeout=0.1)])
-    result, _, adapter, _ = go([answer(call("c1", "hang", '{"city":"x"}')), answer(TextPart("gave up"))], reg)
-    sent = adapter.seen[1][0].messages[-1].parts[0]
+    result, _, model, _ = go([answer(call("c1", "hang", '{"city":"x"}')), answer(TextPart("gave up"))], reg)
+    sent = model.seen[1].conversation.messages[-1].parts[0]
     assert sent == ToolResult("c1", "hang", "tool hang timed out after 0.1 s", True)
     assert result.text == "gave up"
 
@@ -199,11 +173,10 @@ def test_max_turns_raises_with_everything_so_far_kept() -> None:
 
 def test_max_turns_state_holds_partial_result() -> None:
     responses = [answer(TextPart("thinking"), call(f"c{i}", "get_weather", '{"city":"P"}')) for i in range(3)]
-    adapter = ScriptedAdapter()
     state = LoopState(Conversation.start("hi"))
     runner = ToolRunner(registry(get_weather=(weather, CITY)))
     with pytest.raises(LoopLimitExceeded):
-        run(state, adapter, ScriptedTransport(responses), runner, LoopOptions(RequestOptions("m"), 2), lambda e: None)  # type: ignore[arg-type]
+        run(state, ScriptedModel(responses), runner, LoopOptions(max_turns=2), lambda e: None)
     partial = state.result()
     assert partial.turns == 2
     assert len(partial.tool_calls) == 1
@@ -212,8 +185,8 @@ def test_max_turns_state_holds_partial_result() -> None:
 
 def test_forced_tool_choice_applies_to_first_turn_only() -> None:
     responses = [answer(call("c1", "get_weather", '{"city":"P"}')), answer(TextPart("x"))]
-    _, _, adapter, _ = go(responses, registry(get_weather=(weather, CITY)), tool_choice="required")
-    assert [choice for _, choice in adapter.seen] == ["required", "auto"]
+    _, _, model, _ = go(responses, registry(get_weather=(weather, CITY)), tool_choice="required")
+    assert [asked.options.tool_choice for asked in model.seen] == ["required", "auto"]
 
 
 def test_tool_prints_are_captured_not_written_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,6 +37,9 @@ class MessagesAdapter:
             headers={"anthropic-version": API_VERSION},
         )
 
+    def endpoint(self, model: str, stream: bool) -> str:
+        return ENDPOINT
+
     def auth(self, api_key: str) -> Auth:
         return Auth(headers={"x-api-key": api_key, "anthropic-version": API_VERSION})
 

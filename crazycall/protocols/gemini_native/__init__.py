@@ -26,6 +26,9 @@ class GeminiAdapter:
     def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
         return request.build_request(conv, tools, opts)
 
+    def endpoint(self, model: str, stream: bool) -> str:
+        return request.path(model, stream)
+
     def auth(self, api_key: str) -> Auth:
         return Auth(query={"key": api_key})
 

@@ -26,10 +26,13 @@ SKIP_SIGNATURE = "skip_thought_signature_validator"
 _MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 
 
+def path(model: str, stream: bool) -> str:
+    """The request path: the model is a path segment, quoted whole ("/" and ":" included) so it cannot
+    change the route."""
+    return f"/v1beta/models/{quote(model, safe='')}:{'streamGenerateContent' if stream else 'generateContent'}"
+
+
 def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
-    # The model is a path segment: quote everything, "/" and ":" included, so it cannot change the route.
-    method = "streamGenerateContent" if opts.stream else "generateContent"
-    path = f"/v1beta/models/{quote(opts.model, safe='')}:{method}"
     body: dict[str, Any] = {}
     if conv.system:
         body["systemInstruction"] = {"parts": [{"text": conv.system}]}
@@ -51,7 +54,7 @@ def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOp
         body["generationConfig"] = generation
     # Without alt=sse the stream is one big JSON array instead of SSE events (§4.1).
     query = {"alt": "sse"} if opts.stream else {}
-    return HttpRequest(path=path, body=body, stream=opts.stream, query=query)
+    return HttpRequest(path=path(opts.model, opts.stream), body=body, stream=opts.stream, query=query)
 
 
 def declaration(spec: ToolSpec) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class ChatAdapter:
     def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
         return HttpRequest(path=PATH, body=build_body(conv, tools, opts), stream=opts.stream)
 
+    def endpoint(self, model: str, stream: bool) -> str:
+        return PATH
+
     def auth(self, api_key: str) -> Auth:
         return Auth(headers={"Authorization": f"Bearer {api_key}"})
 

@@ -26,6 +26,9 @@ class ResponsesAdapter:
     def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
         return HttpRequest(ENDPOINT, build_body(conv, tools, opts), stream=opts.stream)
 
+    def endpoint(self, model: str, stream: bool) -> str:
+        return ENDPOINT
+
     def auth(self, api_key: str) -> Auth:
         return Auth(headers={"Authorization": f"Bearer {api_key}"})
 

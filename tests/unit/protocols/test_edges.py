@@ -98,7 +98,7 @@ def test_loop_retries_a_malformed_turn_once_without_keeping_it() -> None:
     result, _, adapter, state = go([_malformed(), answer(TextPart("fine"))], registry())
     assert (result.text, result.turns, result.stop_reason) == ("fine", 1, STOP_END_TURN)
     assert result.usage == Usage(14, 5)
-    assert adapter.seen[0][0] == adapter.seen[1][0]  # the same conversation asked again
+    assert adapter.seen[0].conversation == adapter.seen[1].conversation  # the same conversation asked again
     assert [m.role for m in state.conversation.messages] == ["user", "assistant"]
 
 
@@ -115,7 +115,7 @@ def test_loop_fails_on_a_second_malformed_turn() -> None:
 def test_loop_continues_a_paused_turn_and_joins_the_text() -> None:
     result, _, adapter, _ = go([_paused("Part one. "), _paused("Part two. "), answer(TextPart("Done."))], registry())
     assert (result.text, result.turns) == ("Part one. Part two. Done.", 3)
-    last_sent = adapter.seen[2][0].messages
+    last_sent = adapter.seen[2].conversation.messages
     assert [m.role for m in last_sent] == ["user", "assistant", "assistant"]  # no user message in between
 
 
