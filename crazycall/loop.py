@@ -42,7 +42,8 @@ from crazycall.events import (
     TurnFinished,
     TurnStarted,
 )
-from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import ProtocolAdapter, RequestOptions
 from crazycall.redact import redact, redact_data
 from crazycall.settings import DEFAULT_MAX_TURNS as DEFAULT_MAX_TURNS  # re-exported: the loop's default
 from crazycall.textbuffer import TextBuffer

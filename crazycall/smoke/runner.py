@@ -89,7 +89,7 @@ class Exchange:
 
     def ask(self, conversation: Conversation, options: RequestOptions) -> ModelResponse:
         """Send one request and return the complete response (same path as the loop's, PROTOCOLS.md §0)."""
-        from crazycall.protocols.base import replay
+        from crazycall.protocols.assembler import replay
 
         adapter, transport = self.adapter, self.transport
         request = adapter.build_request(conversation, [self.case.tool.spec], options)

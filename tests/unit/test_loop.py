@@ -31,7 +31,8 @@ from crazycall.events import (
     TurnFinished,
 )
 from crazycall.loop import LoopOptions, LoopState, run
-from crazycall.protocols.base import HttpRequest, RequestOptions, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import HttpRequest, RequestOptions
 from crazycall.tools.registry import Tool, ToolRegistry
 from crazycall.tools.runner import ToolRunner
 

@@ -24,7 +24,9 @@ from crazycall.conversation import (
 )
 from crazycall.errors import ProtocolViolation, ProviderError
 from crazycall.protocols.anthropic_messages.request import ENDPOINT, NAME
-from crazycall.protocols.base import StreamAssembler, build_error, header, json_error_body, require_mapping
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.http_errors import build_error, header, json_error_body
+from crazycall.protocols.jsonutil import require_mapping
 
 # PROTOCOLS.md §3.2
 STOP_REASONS = {

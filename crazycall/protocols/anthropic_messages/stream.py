@@ -24,7 +24,9 @@ from crazycall.protocols.anthropic_messages.response import (
     stop_reason,
     usage,
 )
-from crazycall.protocols.base import SSE, StreamAssembler, fix_surrogates, require_mapping, truncate
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.base import SSE
+from crazycall.protocols.jsonutil import fix_surrogates, require_mapping, truncate
 
 # the block type each delta type belongs to
 _DELTA_BLOCK = {

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from crazycall.errors import AuthenticationError, ProviderError
-from crazycall.protocols.base import as_int, build_error, json_error_body, truncate
 from crazycall.protocols.gemini_native.request import PROTOCOL
+from crazycall.protocols.http_errors import build_error, json_error_body
+from crazycall.protocols.jsonutil import as_int, truncate
 
 # The standard google.rpc code -> HTTP mapping, for errors that arrive inside a 200 stream (§4.5).
 _HTTP_STATUS = {

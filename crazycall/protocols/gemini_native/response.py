@@ -27,9 +27,11 @@ from crazycall.conversation import (
 )
 from crazycall.errors import ProtocolViolation, TransportError
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import SSE, StreamAssembler, as_int, require_mapping, truncate
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.base import SSE
 from crazycall.protocols.gemini_native.errors import in_band_error
 from crazycall.protocols.gemini_native.request import ENDPOINT, PROTOCOL, STREAM_ENDPOINT
+from crazycall.protocols.jsonutil import as_int, require_mapping, truncate
 
 # §4.2: a turn with tool calls still ends with STOP; the assembler turns it into tool_use from the calls.
 _STOP_REASONS = {

@@ -25,15 +25,9 @@ from crazycall.conversation import (
 )
 from crazycall.errors import ProtocolViolation, ProviderError
 from crazycall.events import ReasoningDelta
-from crazycall.protocols.base import (
-    StreamAssembler,
-    as_int,
-    build_error,
-    json_error_body,
-    require_mapping,
-    should_retry_header,
-    truncate,
-)
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.http_errors import build_error, json_error_body, should_retry_header
+from crazycall.protocols.jsonutil import as_int, require_mapping, truncate
 from crazycall.protocols.openai_chat.request import NAME, PATH
 
 # PROTOCOLS.md §1.2 finish_reason values; anything else (router inventions) is STOP_OTHER

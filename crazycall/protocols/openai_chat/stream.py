@@ -13,7 +13,9 @@ from typing import Any
 
 from crazycall.errors import ProtocolViolation, TransportError
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import SSE, StreamAssembler, loads, require_mapping, truncate
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.base import SSE
+from crazycall.protocols.jsonutil import loads, require_mapping, truncate
 from crazycall.protocols.openai_chat.request import NAME, PATH
 from crazycall.protocols.openai_chat.response import (
     add_reasoning,

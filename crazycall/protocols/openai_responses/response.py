@@ -23,16 +23,10 @@ from crazycall.conversation import (
 )
 from crazycall.errors import ProtocolViolation, ProviderError, TransportError
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import (
-    SSE,
-    StreamAssembler,
-    as_int,
-    build_error,
-    json_error_body,
-    require_mapping,
-    should_retry_header,
-    truncate,
-)
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.base import SSE
+from crazycall.protocols.http_errors import build_error, json_error_body, should_retry_header
+from crazycall.protocols.jsonutil import as_int, require_mapping, truncate
 from crazycall.protocols.openai_responses.request import ENDPOINT, NAME
 
 #: error codes seen inside a 200 (§2.5) -> the HTTP status they stand for, so retries treat them alike
