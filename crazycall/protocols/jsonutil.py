@@ -53,3 +53,13 @@ def as_int(value: Any) -> int:
 def truncate(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def opt_str(value: Any) -> str | None:
+    """A JSON string, or None for anything else."""
+    return value if isinstance(value, str) else None
+
+
+def nonempty(value: Any) -> str | None:
+    """A non-empty JSON string, or None (routers send ``""`` for null)."""
+    return value if isinstance(value, str) and value else None
