@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 from crazycall.conversation import Conversation, ModelResponse, ToolSpec
 from crazycall.errors import ProtocolViolation
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import ProtocolAdapter, RequestOptions, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import ProtocolAdapter, RequestOptions
 
 if TYPE_CHECKING:
     from crazycall.transport import Transport

@@ -14,7 +14,7 @@ from crazycall.conversation import Conversation, ModelResponse, ToolSpec
 from crazycall.errors import CrazycallError
 from crazycall.events import StreamEvent
 from crazycall.model import TurnOptions
-from crazycall.protocols.base import replay
+from crazycall.protocols.assembler import replay
 
 #: one turn: a whole response (played as the events a stream would have produced), the events themselves,
 #: or an error raised when the turn is asked for

@@ -26,7 +26,8 @@ from typing import Any
 from crazycall import __version__
 from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
 from crazycall.events import StreamEvent
-from crazycall.protocols.base import HttpRequest, ProtocolAdapter, fix_surrogates
+from crazycall.protocols.base import HttpRequest, ProtocolAdapter
+from crazycall.protocols.jsonutil import fix_surrogates
 from crazycall.redact import redact
 from crazycall.settings import DEFAULT_MAX_RETRIES
 from crazycall.sse import EventTooLarge, ServerEvent, read_events

@@ -1,65 +1,16 @@
 """``crazycall logs``: list recent runs from their transcripts; ``crazycall logs show [ID|last]`` renders one.
 
-Owns the flags and the two displays (a plain table / readable replay, or ``--json``). Where transcripts live,
-their record shapes and how to read them belong to ``crazycall/transcript.py``, imported when a command runs.
+Owns the flags only. Finding runs and showing them is the transcript package's (``crazycall.transcript``:
+``store.py`` and ``render.py``), imported when a command runs, so this module never reads the record format.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 
 from crazycall.cli import handled
-
-_COLUMNS = ("id", "time", "model", "protocol", "turns", "outcome", "prompt")
-LATEST = "last"
-_PROMPT_MIN = 12
-
-
-def _short(text: Any, limit: int = 160) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _table(rows: list[dict[str, Any]], width: int | None = None) -> str:
-    """Aligned columns that fit ``width``: narrower, the time goes first (the id holds it too), then the
-    protocol; a cell is never broken across lines, only the last column (the prompt, which gets what is left,
-    at least ``_PROMPT_MIN`` characters) cut with an ellipsis."""
-    from crazycall.render.sanitize import visible_line
-
-    columns = list(_COLUMNS)
-    for drop in (None, "time", "protocol"):
-        if drop:
-            columns.remove(drop)
-        cells = [[visible_line(str(row[c])) for c in columns] for row in rows]
-        header = [c.upper() for c in columns]
-        widths = [max(len(x) for x in column) for column in zip(header, *cells, strict=True)]
-        if width is None or sum(widths[:-1]) + 2 * (len(widths) - 1) + _PROMPT_MIN <= width:
-            break
-    lines = ["  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in [header, *cells]]
-    if width is not None:
-        lines = [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
-    return "\n".join(lines)
-
-
-def _prompt(records: list[dict[str, Any]]) -> str:
-    """The first line of the run's own prompt (the last message of its starting conversation)."""
-    run = next((r for r in records if r["type"] == "run"), {})
-    messages = (run.get("conversation") or {}).get("messages") or []
-    if not messages or not isinstance(messages[-1], dict):
-        return ""
-    text = "".join(p.get("text", "") for p in messages[-1].get("parts", []) if isinstance(p, dict))
-    first = next((line for line in str(text).splitlines() if line.strip()), "")
-    return _short(first, 60)
-
-
-def _row(path: Any) -> dict[str, Any]:
-    from crazycall.transcript import read_records, summarize
-
-    records = read_records(path)
-    return {**summarize(path, records).to_json(), "prompt": _prompt(records)}
 
 
 def _width() -> int | None:
@@ -68,67 +19,6 @@ def _width() -> int | None:
 
     size = shutil.get_terminal_size((0, 0))
     return size.columns or None
-
-
-def _message_lines(message: dict[str, Any]) -> list[str]:
-    role = message.get("role")
-    if role != "assistant":  # the user prompt is in the run record; tool results have their own records
-        return []
-    text = "".join(p.get("text", "") for p in message.get("parts", []) if p.get("type") == "text")
-    return [f"  assistant: {_short(text, 400)}"] if text else []
-
-
-def _record_lines(record: dict[str, Any]) -> list[str]:
-    kind = record["type"]
-    if kind == "turn":
-        return [f"turn {record.get('turn')}"]
-    if kind == "request":
-        stream = ", stream" if record.get("stream") else ""
-        return [f"  -> {record.get('method', 'POST')} {record.get('path')} (attempt {record.get('attempt')}{stream})"]
-    if kind == "response":
-        rid = f", request id {record['request_id']}" if record.get("request_id") else ""
-        body = f": {_short(record['body'])}" if record.get("body") and record.get("status") != 200 else ""
-        return [f"  <- HTTP {record.get('status')}{rid}{body}"]
-    if kind == "retry":
-        return [f"  retry {record.get('attempt')} in {record.get('wait')} s after: {_short(record.get('error'))}"]
-    if kind == "message":
-        return _message_lines(record.get("message") or {})
-    if kind == "tool_call":
-        return [f"  tool {record.get('name')} {_short(record.get('arguments'))}"]
-    if kind == "tool_result":
-        status = "error" if record.get("is_error") else "ok"
-        return [f"  tool {record.get('name')} {status}: {_short(record.get('content'))}"]
-    if kind == "error":
-        return [f"error ({record.get('error_type')}, exit {record.get('exit_code')}): {record.get('message')}"]
-    if kind == "end":
-        usage = record.get("usage") or {}
-        tokens = f", {usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens" if usage else ""
-        return [f"end: {record.get('outcome')}, {_turns(record.get('turns'))}{tokens}"]
-    return []
-
-
-def _turns(turns: Any) -> str:
-    return f"{turns} turn" if turns == 1 else f"{turns} turns"
-
-
-def _replay(records: list[dict[str, Any]]) -> str:
-    run = next((r for r in records if r["type"] == "run"), {})
-    lines = [f"run {run.get('id')}  {run.get('time', '')}  {run.get('model')} via {run.get('protocol')}"]
-    if run.get("resumed_from"):
-        lines.append(f"continues {run['resumed_from']}")
-    conversation = run.get("conversation") or {}
-    if conversation.get("system"):
-        lines.append(f"system: {_short(conversation['system'], 400)}")
-    messages = conversation.get("messages") or []
-    if messages:
-        last = messages[-1]
-        prompt = "".join(p.get("text", "") for p in last.get("parts", []) if p.get("type") == "text")
-        n = len(messages) - 1
-        earlier = f" (after {n} earlier message{'s' if n > 1 else ''})" if n else ""
-        lines.append(f"user: {_short(prompt, 400)}{earlier}")
-    for record in records:
-        lines.extend(_record_lines(record))
-    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
@@ -145,13 +35,14 @@ def register(app: typer.Typer) -> None:
         """List recent runs: id, time, model, protocol, turns, outcome, first line of the prompt."""
         if ctx.invoked_subcommand is not None:
             return
-        from crazycall.transcript import transcript_files, transcripts_dir
+        from crazycall.transcript import transcripts_dir
+        from crazycall.transcript.render import run_rows, table
 
-        rows = [_row(path) for path in transcript_files()[:limit]]
+        rows = run_rows(limit)
         if json_output:
             typer.echo(json.dumps(rows, ensure_ascii=False))
         elif rows:
-            typer.echo(_table(rows, _width()))
+            typer.echo(table(rows, _width()))
         else:
             typer.echo(f"no runs recorded yet in {transcripts_dir()}", err=True)
 
@@ -159,28 +50,19 @@ def register(app: typer.Typer) -> None:
     @handled
     def show_command(
         run_id: str = typer.Argument(
-            LATEST, help="A run id (or a unique prefix), a transcript file, or 'last' (the default)."
+            "last",  # transcript.LATEST, not imported here: start-up stays lazy
+            help="A run id (or a unique prefix), a transcript file, or 'last' (the default).",
         ),
         json_output: bool = typer.Option(False, "--json", help="Print the run and all its records as JSON."),
     ) -> None:
         """Show one run (the latest by default): requests, responses, tool calls and results, errors, outcome."""
-        from crazycall.errors import UsageError
-        from crazycall.transcript import find_transcript, read_records, summarize, transcript_files, transcripts_dir
+        from crazycall.transcript import find_run
+        from crazycall.transcript.render import show, show_json
 
-        if run_id == LATEST:
-            files = transcript_files()
-            if not files:
-                raise UsageError(f"no runs recorded yet in {transcripts_dir()}")
-            path = files[0]
-        else:
-            path = find_transcript(run_id)
-        records = read_records(path)
+        path = find_run(run_id)
         if json_output:
-            data = {"run": summarize(path, records).to_json(), "records": records}
-            typer.echo(json.dumps(data, ensure_ascii=False))
+            typer.echo(json.dumps(show_json(path), ensure_ascii=False))
         else:
-            from crazycall.render.sanitize import visible
-
-            typer.echo(visible(_replay(records)))  # transcript text came from the network: shown, not obeyed
+            typer.echo(show(path))
 
     app.add_typer(logs_app, name="logs")

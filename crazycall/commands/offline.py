@@ -23,7 +23,7 @@ _PROTOCOLS = ("chat", "responses", "messages", "gemini", "*")
 def parse_faults(specs: list[str]) -> dict[str, str]:
     """``["chat=cut", "*=http500"]`` -> ``{"chat": "cut", "*": "http500"}``; a bad spec is a UsageError."""
     from crazycall.errors import UsageError
-    from crazycall.offline.server import FAULT_MODES
+    from crazycall.offline.faults import FAULT_MODES
 
     faults: dict[str, str] = {}
     for spec in specs:

@@ -6,12 +6,9 @@ wire: JSON bodies with Content-Length, streams as chunked SSE (or Gemini's strea
 model) and one module per protocol (chat.py, responses.py, messages.py, gemini.py), all written by hand from
 PROTOCOLS.md. Nothing here or there imports ``crazycall.protocols``.
 
-Faults (``Fault`` and the named modes of ``wire.NAMED_FAULTS``: ``text``, ``http401``/``429``/``500``/``503``/
-``529``, ``cut``, ``garbage``, ``noise``, ``unknown_events``, ``no_terminator``, ``repeat`` and the tool-call
-corruptions) come per protocol (``faults={"chat": "cut"}``, ``"*"`` for all), per request (header
-``x-offline-fault: MODE``) or scripted (``router.script(Fault(status=503), "cut")``: each request takes the next
-scripted fault of its protocol). The header wins, then the script, then ``faults``. ``router.connections``
-counts accepted TCP connections (keep-alive checks).
+Faults (``faults.py``: ``Fault`` and the named modes) come per protocol (``faults={"chat": "cut"}``), per request
+(header ``x-offline-fault: MODE``) or scripted (``router.script(...)``); this module applies them to the bytes.
+``router.connections`` counts accepted TCP connections (keep-alive checks).
 """
 
 from __future__ import annotations
@@ -31,23 +28,9 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from crazycall.offline import chat, gemini, messages, responses
-from crazycall.offline.wire import (
-    GARBAGE,
-    NAMED_FAULTS,
-    Event,
-    Fault,
-    FaultScript,
-    Incoming,
-    ProtocolSpec,
-    Reply,
-    RouterState,
-    WireError,
-    corrupt_calls,
-    dumps,
-    shape_events,
-)
+from crazycall.offline.faults import GARBAGE, Fault, FaultScript, corrupt_calls, shape_events
+from crazycall.offline.wire import Event, Incoming, ProtocolSpec, Reply, RouterState, WireError, dumps
 
-FAULT_MODES = tuple(NAMED_FAULTS)
 _ROUTES = {"/v1/chat/completions": chat.SPEC, "/v1/responses": responses.SPEC, "/v1/messages": messages.SPEC}
 _GEMINI = re.compile(r"^/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
@@ -91,15 +74,11 @@ class OfflineRouter:
         stream_chunk_delay: float = 0.0,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        for protocol, mode in (faults or {}).items():
-            if protocol not in ("*", "chat", "responses", "messages", "gemini"):
-                raise ValueError(f"unknown protocol {protocol!r} in faults (chat, responses, messages, gemini or *)")
-            if mode not in FAULT_MODES:
-                raise ValueError(f"unknown fault mode {mode!r} (one of {', '.join(FAULT_MODES)})")
+        self._script = FaultScript(faults)  # checks the configured modes first
         self.host = host
         self.port = port
         self.api_key = api_key
-        self.faults = dict(faults or {})
+        self.faults = self._script.configured
         self.stream_chunk_delay = stream_chunk_delay
         #: called with one line per request answered (``offline-router -v``); None: quiet
         self.log = log
@@ -107,7 +86,6 @@ class OfflineRouter:
         self.state = RouterState()
         #: TCP connections accepted so far (one per client when keep-alive works)
         self.connections = 0
-        self._script = FaultScript()
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -161,7 +139,7 @@ class OfflineRouter:
         ``router.script(*[Fault(status=503)] * 2)`` fails the next two requests with a 503; a ``Fault()`` in
         the queue lets one request through untouched.
         """
-        self._script.add(protocol, [NAMED_FAULTS[f] if isinstance(f, str) else f for f in faults])
+        self._script.add(protocol, list(faults))
 
     def pending_faults(self) -> int:
         """How many scripted faults are still waiting for a request."""
@@ -171,18 +149,9 @@ class OfflineRouter:
         with self._lock:
             self.connections += 1
 
-    def fault_for(self, protocol: str, headers: Mapping[str, str]) -> Fault | None:
+    def fault_for(self, protocol: str, headers: Mapping[str, str]) -> Fault:
         """The fault for one request: the ``x-offline-fault`` header, else the script, else the configured one."""
-        header = headers.get("x-offline-fault")
-        if header:
-            if header not in NAMED_FAULTS:
-                raise WireError(400, f"unknown x-offline-fault mode '{header}' (one of {', '.join(FAULT_MODES)})")
-            return NAMED_FAULTS[header]
-        scripted = self._script.next(protocol)
-        if scripted is not None:
-            return scripted
-        mode = self.faults.get(protocol) or self.faults.get("*")
-        return NAMED_FAULTS[mode] if mode else None
+        return self._script.choose(protocol, headers)
 
     def replayed(self, protocol: str, reply: Reply, repeat: bool) -> Reply:
         """The reply to send: the previous one again for a ``repeat`` fault; remembers the last one sent."""
@@ -329,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self, spec: ProtocolSpec, headers: Mapping[str, str]) -> Fault:
         """This request's fault, after its delay; a status fault is raised as the protocol's error."""
-        fault = self.router.fault_for(spec.name, headers) or Fault()
+        fault = self.router.fault_for(spec.name, headers)
         if fault.delay:
             time.sleep(fault.delay)
         if fault.status is not None:

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from crazycall.offline.faults import CallFault, Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import CallFault, Fault
 
 from .test_reliability_network import KEY, REPO, WEATHER, ask, assert_clean_failure, invoke
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from crazycall.offline.faults import CallFault, Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import CallFault, Fault
 
 from .test_reliability_network import KEY, PROTOCOLS, STREAMS, WEATHER, ask, assert_clean_failure
 

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from crazycall.cli import app
+from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import Fault
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-reliability-test-0001"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import Fault
 
 from .test_reliability_network import MODELS, REPO, WEATHER, Outcome, invoke
 

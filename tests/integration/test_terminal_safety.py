@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import Fault
 
 from .test_reliability_network import invoke
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import Fault
 
 from .test_reliability_network import CHAINED, FAST_503, KEY, REPO, WEATHER, Outcome, ask, invoke
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from crazycall.conversation import ReasoningPart, TextPart, ToolCall
 from crazycall.events import ReasoningDelta, TextDelta, ToolCallArgumentsDelta, ToolCallStarted
-from crazycall.protocols.base import StreamAssembler
+from crazycall.protocols.assembler import StreamAssembler
 
 # Text with astral characters (emoji, CJK extension B), BMP text and ASCII JSON-ish punctuation.
 CHARS = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")) | st.sampled_from(

@@ -26,8 +26,8 @@ from crazycall.errors import (
     TransportError,
 )
 from crazycall.events import ResponseCompleted, ToolCallStarted
+from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-from crazycall.offline.wire import Fault
 from crazycall.protocols import get_adapter
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter, RequestOptions
 from crazycall.transport import RETRY_STATUSES, DeadlineExceeded, Transport, TransportOptions

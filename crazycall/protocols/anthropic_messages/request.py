@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crazycall.conversation import Conversation, Message, Part, ReasoningPart, TextPart, ToolCall, ToolSpec
-from crazycall.protocols.base import RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
 
 NAME = "messages"
-ENDPOINT = "/v1/messages"
+PATH = "/v1/messages"
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # PROTOCOLS.md §3.6: max_tokens is mandatory
 
@@ -36,6 +36,17 @@ def clean_id(call_id: str) -> str:
         return call_id
     digest = hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{_ID_BAD.sub('_', call_id)}_{digest}"
+
+
+def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
+    # anthropic-version is also part of auth(); sending it here keeps a keyless request well-formed
+    return HttpRequest(
+        path=PATH, body=build_body(conv, tools, opts), stream=opts.stream, headers={"anthropic-version": API_VERSION}
+    )
+
+
+def auth(api_key: str) -> Auth:
+    return Auth(headers={"x-api-key": api_key, "anthropic-version": API_VERSION})
 
 
 def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> dict[str, Any]:

@@ -1,8 +1,8 @@
-"""Anthropic Messages replies (PROTOCOLS.md §3.2, §3.5): a JSON body or an error body -> neutral objects.
+"""Anthropic Messages replies (PROTOCOLS.md §3.2): a JSON body -> a ModelResponse.
 
-Owns the stop-reason and error-type tables, usage arithmetic, content-block parsing of a non-streamed body
-(text / tool_use / thinking / redacted_thinking; other block types are skipped) and error bodies. The small
-field readers here are shared with ``stream.py``; the stream itself is parsed there.
+Owns the stop-reason table, usage arithmetic and content-block parsing of a non-streamed body
+(text / tool_use / thinking / redacted_thinking; other block types are skipped). The small field readers
+here are shared with ``stream.py``; the stream itself is parsed there, error bodies in ``errors.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from crazycall.conversation import (
     Usage,
     encode_arguments,
 )
-from crazycall.errors import ProtocolViolation, ProviderError
-from crazycall.protocols.anthropic_messages.request import ENDPOINT, NAME
-from crazycall.protocols.base import StreamAssembler, build_error, header, json_error_body, require_mapping
+from crazycall.errors import ProtocolViolation
+from crazycall.protocols.anthropic_messages.errors import in_band_error
+from crazycall.protocols.anthropic_messages.request import NAME
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.jsonutil import opt_str, require_mapping
 
 # PROTOCOLS.md §3.2
 STOP_REASONS = {
@@ -35,21 +37,6 @@ STOP_REASONS = {
     "tool_use": STOP_TOOL_USE,
     "refusal": STOP_CONTENT_FILTER,
     "pause_turn": STOP_PAUSE,  # §3.3: send the content back unchanged to let the model continue
-}
-
-# PROTOCOLS.md §3.5. An in-stream error gets the status of the matching HTTP error so that retry logic treats
-# both the same. The billing_error and timeout_error statuses are (unverified) guesses.
-ERROR_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
 }
 
 USAGE_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
@@ -64,10 +51,6 @@ def req_str(data: Mapping[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str):
         raise ProtocolViolation(f"{NAME}: expected a string at {where}.{key}, got {type_name(value)}")
     return value
-
-
-def opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def count(value: Any) -> int | None:
@@ -105,43 +88,10 @@ def raw_input(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)  # not an object: decode_arguments reports it
 
 
-def error_from(payload: Mapping[str, Any], status: int | None, headers: Mapping[str, str]) -> ProviderError:
-    """A ProviderError from ``{"type":"error","error":{type,message},"request_id"}`` (PROTOCOLS.md §3.5).
-
-    ``status`` None (an error inside a 200 body or stream) takes the status matching the error type.
-    """
-    err = payload.get("error")
-    error_type: str | None = None
-    message = "no error message given"
-    if isinstance(err, Mapping):
-        error_type = opt_str(err.get("type")) or None
-        message = opt_str(err.get("message")) or message
-    elif isinstance(err, str) and err:
-        message = err
-    if status is None and error_type is not None:
-        status = ERROR_STATUS.get(error_type)
-    all_headers = dict(headers)
-    request_id = opt_str(payload.get("request_id"))
-    if request_id and header(headers, "request-id") is None:
-        all_headers["request-id"] = request_id  # the body's copy, when the header got lost on the way
-    return build_error(status, message, protocol=NAME, endpoint=ENDPOINT, error_type=error_type, headers=all_headers)
-
-
-def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
-    decoded = json_error_body(body)
-    if isinstance(decoded, Mapping) and decoded.get("error") is not None:
-        return error_from(decoded, status, headers)
-    if isinstance(decoded, Mapping) and isinstance(decoded.get("message"), str):
-        message = decoded["message"]
-    else:  # HTML from a proxy and the like: build_error truncates it
-        message = body.decode("utf-8", "replace").strip() or "(empty error body)"
-    return build_error(status, message, protocol=NAME, endpoint=ENDPOINT, error_type=None, headers=headers)
-
-
-def parse_body(body: Any) -> ModelResponse:
+def parse_response(body: Any) -> ModelResponse:
     data = require_mapping(body, "the response body", NAME)
     if data.get("type") == "error" or data.get("error") is not None:
-        raise error_from(data, None, {})
+        raise in_band_error(data)
     content = data.get("content")
     if not isinstance(content, list):
         raise ProtocolViolation(f"{NAME}: expected a list at content, got {type_name(content)}")

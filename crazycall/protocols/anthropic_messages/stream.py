@@ -13,18 +13,19 @@ from typing import Any
 
 from crazycall.errors import ProtocolViolation, TransportError
 from crazycall.events import StreamEvent
+from crazycall.protocols.anthropic_messages.errors import in_band_error
 from crazycall.protocols.anthropic_messages.request import NAME
 from crazycall.protocols.anthropic_messages.response import (
     count,
-    error_from,
-    opt_str,
     raw_input,
     read_usage,
     req_str,
     stop_reason,
     usage,
 )
-from crazycall.protocols.base import SSE, StreamAssembler, fix_surrogates, require_mapping, truncate
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.base import SSE
+from crazycall.protocols.jsonutil import fix_surrogates, opt_str, require_mapping, truncate
 
 # the block type each delta type belongs to
 _DELTA_BLOCK = {
@@ -35,7 +36,7 @@ _DELTA_BLOCK = {
 }
 
 
-def parse_events(events: Iterable[SSE]) -> Iterator[StreamEvent]:
+def parse_stream(events: Iterable[SSE]) -> Iterator[StreamEvent]:
     state = _Stream()
     for sse in events:
         payload = _payload(sse)
@@ -43,7 +44,7 @@ def parse_events(events: Iterable[SSE]) -> Iterator[StreamEvent]:
             continue
         kind = opt_str(payload.get("type")) or sse.event
         if kind == "error" or sse.event == "error":
-            raise error_from(payload, None, {})  # §3.4: treated like the matching HTTP error
+            raise in_band_error(payload)  # §3.4: treated like the matching HTTP error
         if kind == "message_stop":
             yield state.complete()
             return

@@ -1,9 +1,14 @@
 """The Gemini native v1beta adapter (PROTOCOLS.md §4): ``GeminiAdapter``, name ``gemini``.
 
-A thin facade over the package: ``request.py`` builds ``generateContent`` / ``streamGenerateContent?alt=sse``
-requests, ``schema.py`` converts JSON Schema to the proto's OpenAPI subset, ``response.py`` reads bodies and
-SSE chunks, ``errors.py`` reads error bodies. Sans-IO like every adapter: no httpx, no rich, no state between
-calls. The API key travels as the ``?key=`` query parameter the router documents (§0); nothing here logs it.
+Every adapter package has the same files with the same names: ``request.py`` (``NAME``, ``PATH``,
+``build_request``, ``build_body``, ``auth``), ``response.py`` (``parse_response``, ``STOP_REASONS`` and the
+readers the stream shares), ``stream.py`` (``parse_stream``), ``errors.py`` (``parse_error`` for HTTP errors,
+``in_band_error`` for an error inside a 200, ``ERROR_STATUS``). This module only binds them to the
+``ProtocolAdapter`` interface; it holds no state between calls.
+
+Gemini's package adds ``schema.py`` (JSON Schema -> the proto's OpenAPI subset) and ``STREAM_PATH``; the model
+is part of the path. The API key travels as the ``?key=`` query parameter the router documents (§0); nothing
+here logs it.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from crazycall.conversation import Conversation, ModelResponse, ToolSpec
 from crazycall.errors import ProviderError
 from crazycall.events import StreamEvent
 from crazycall.protocols.base import SSE, Auth, HttpRequest, RequestOptions
-from crazycall.protocols.gemini_native import errors, request, response
+from crazycall.protocols.gemini_native import errors, request, response, stream
+from crazycall.protocols.gemini_native.request import NAME, PATH, STREAM_PATH
 
-__all__ = ["GeminiAdapter"]
+__all__ = ["NAME", "PATH", "STREAM_PATH", "GeminiAdapter"]
 
 
 class GeminiAdapter:
-    name: ClassVar[str] = request.PROTOCOL
+    """Sans-IO translator for Gemini native v1beta."""
+
+    name: ClassVar[str] = NAME
 
     def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
         return request.build_request(conv, tools, opts)
@@ -30,13 +38,13 @@ class GeminiAdapter:
         return request.path(model, stream)
 
     def auth(self, api_key: str) -> Auth:
-        return Auth(query={"key": api_key})
+        return request.auth(api_key)
 
     def parse_response(self, body: Any) -> ModelResponse:
         return response.parse_response(body)
 
     def parse_stream(self, events: Iterable[SSE]) -> Iterator[StreamEvent]:
-        return response.parse_stream(events)
+        return stream.parse_stream(events)
 
     def parse_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
         return errors.parse_error(status, body, headers)

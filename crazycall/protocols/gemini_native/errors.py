@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from crazycall.errors import AuthenticationError, ProviderError
-from crazycall.protocols.base import as_int, build_error, json_error_body, truncate
-from crazycall.protocols.gemini_native.request import PROTOCOL
+from crazycall.protocols.gemini_native.request import NAME, PATH
+from crazycall.protocols.http_errors import build_error, json_error_body
+from crazycall.protocols.jsonutil import as_int, truncate
 
 # The standard google.rpc code -> HTTP mapping, for errors that arrive inside a 200 stream (§4.5).
-_HTTP_STATUS = {
+ERROR_STATUS = {
     "INVALID_ARGUMENT": 400,
     "FAILED_PRECONDITION": 400,
     "OUT_OF_RANGE": 400,
@@ -45,15 +46,15 @@ def parse_error(status: int, body: bytes, headers: Mapping[str, str]) -> Provide
     if error is None:  # an HTML page from a proxy, an empty body, JSON of another shape
         text = body.decode("utf-8", "replace").strip()
         message = truncate(text) if text else "(empty response body)"
-        return build_error(status, message, protocol=PROTOCOL, endpoint="", error_type=None, headers=headers)
+        return build_error(status, message, protocol=NAME, endpoint="", error_type=None, headers=headers)
     return _from_error(error, status, "", headers)  # the transport fills in the real path
 
 
-def in_band_error(value: Any, endpoint: str) -> ProviderError:
+def in_band_error(value: Any, endpoint: str = PATH) -> ProviderError:
     """An ``{"error": ...}`` inside a 200 body or stream chunk; its status comes from ``code`` / ``status``."""
     error = value if isinstance(value, Mapping) else {"message": str(value)}
     code = as_int(error.get("code"))
-    status = code if 400 <= code <= 599 else _HTTP_STATUS.get(str(error.get("status")))
+    status = code if 400 <= code <= 599 else ERROR_STATUS.get(str(error.get("status")))
     return _from_error(error, status, endpoint, {})
 
 
@@ -76,7 +77,7 @@ def _from_error(
     return build_error(
         status,
         message if isinstance(message, str) and message.strip() else "(no message)",
-        protocol=PROTOCOL,
+        protocol=NAME,
         endpoint=endpoint,
         error_type=error_type if isinstance(error_type, str) else None,
         headers=headers,

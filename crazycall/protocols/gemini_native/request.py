@@ -3,7 +3,7 @@
 Owns the path (the model is in the URL, never in the body), ``systemInstruction``, ``contents`` with the model
 turns echoed part by part (thought signatures and thought parts exactly where they arrived), one user turn of
 ``functionResponse`` parts per tool message, the function declarations and ``toolConfig``. The schema dialect
-lives in ``schema.py``; auth (``?key=``) is the adapter's; reading responses is ``response.py``'s.
+lives in ``schema.py``; reading responses is ``response.py``'s and ``stream.py``'s.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import quote
 
 from crazycall.conversation import Conversation, Message, Part, ReasoningPart, TextPart, ToolCall, ToolResult, ToolSpec
-from crazycall.protocols.base import HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
 from crazycall.protocols.gemini_native.schema import function_parameters
 
-PROTOCOL = "gemini"
-ENDPOINT = "/v1beta/models/{model}:generateContent"
-STREAM_ENDPOINT = "/v1beta/models/{model}:streamGenerateContent"
+NAME = "gemini"
+PATH = "/v1beta/models/{model}:generateContent"
+STREAM_PATH = "/v1beta/models/{model}:streamGenerateContent"
 #: Google's documented stand-in for calls the model never signed (history from another protocol), §4.3
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 
@@ -29,10 +29,24 @@ _MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 def path(model: str, stream: bool) -> str:
     """The request path: the model is a path segment, quoted whole ("/" and ":" included) so it cannot
     change the route."""
-    return f"/v1beta/models/{quote(model, safe='')}:{'streamGenerateContent' if stream else 'generateContent'}"
+    return (STREAM_PATH if stream else PATH).format(model=quote(model, safe=""))
 
 
 def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
+    # Without alt=sse the stream is one big JSON array instead of SSE events (§4.1).
+    query = {"alt": "sse"} if opts.stream else {}
+    return HttpRequest(
+        path=path(opts.model, opts.stream), body=build_body(conv, tools, opts), stream=opts.stream, query=query
+    )
+
+
+def auth(api_key: str) -> Auth:
+    # The key travels as the ?key= query parameter the router documents (§0); nothing here logs it.
+    return Auth(query={"key": api_key})
+
+
+def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> dict[str, Any]:
+    """The JSON body; the model is not in it (it is in the path)."""
     body: dict[str, Any] = {}
     if conv.system:
         body["systemInstruction"] = {"parts": [{"text": conv.system}]}
@@ -52,9 +66,7 @@ def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOp
         generation["temperature"] = opts.temperature
     if generation:
         body["generationConfig"] = generation
-    # Without alt=sse the stream is one big JSON array instead of SSE events (§4.1).
-    query = {"alt": "sse"} if opts.stream else {}
-    return HttpRequest(path=path(opts.model, opts.stream), body=body, stream=opts.stream, query=query)
+    return body
 
 
 def declaration(spec: ToolSpec) -> dict[str, Any]:
@@ -80,7 +92,7 @@ def contents(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 def _own(part: Part) -> Mapping[str, Any]:
-    data = provider_data_for(part, PROTOCOL)
+    data = provider_data_for(part, NAME)
     return data if isinstance(data, Mapping) else {}
 
 

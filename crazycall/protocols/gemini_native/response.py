@@ -1,6 +1,6 @@
-"""Gemini ``GenerateContentResponse`` bodies and SSE chunks -> neutral events and a ModelResponse (§4.2, §4.4).
+"""Gemini ``GenerateContentResponse`` bodies -> a ModelResponse (§4.2), through the ``Turn`` the stream shares.
 
-Owns one ``_Turn`` that takes response objects in order, whole or streamed, so both paths share every rule:
+Owns one ``Turn`` that takes response objects in order, whole or streamed, so both paths share every rule:
 parts become text / reasoning / tool-call parts in wire order, neighbouring unsigned text (or thought) parts
 merge, a part carrying a ``thoughtSignature`` always stays a part of its own with the signature stored in
 ``provider_data["gemini"]``, calls without a wire id get a local one. It deliberately does not build requests
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,14 +25,15 @@ from crazycall.conversation import (
     Usage,
     encode_arguments,
 )
-from crazycall.errors import ProtocolViolation, TransportError
-from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import SSE, StreamAssembler, as_int, require_mapping, truncate
+from crazycall.errors import ProtocolViolation
+from crazycall.events import StreamEvent
+from crazycall.protocols.assembler import StreamAssembler
 from crazycall.protocols.gemini_native.errors import in_band_error
-from crazycall.protocols.gemini_native.request import ENDPOINT, PROTOCOL, STREAM_ENDPOINT
+from crazycall.protocols.gemini_native.request import NAME, PATH
+from crazycall.protocols.jsonutil import as_int, require_mapping, truncate
 
 # §4.2: a turn with tool calls still ends with STOP; the assembler turns it into tool_use from the calls.
-_STOP_REASONS = {
+STOP_REASONS = {
     "STOP": STOP_END_TURN,
     "MAX_TOKENS": STOP_MAX_TOKENS,
     "SAFETY": STOP_CONTENT_FILTER,
@@ -48,7 +49,7 @@ _STOP_REASONS = {
 
 
 def parse_response(body: Any) -> ModelResponse:
-    turn = _Turn(ENDPOINT)
+    turn = Turn(PATH)
     # A JSON array is the non-SSE form: response objects in order, or a wrapped error (§4.5).
     chunks = body if isinstance(body, list) and body else [body]
     for chunk in chunks:
@@ -57,32 +58,12 @@ def parse_response(body: Any) -> ModelResponse:
     return turn.response()
 
 
-def parse_stream(events: Iterable[SSE]) -> Iterator[StreamEvent]:
-    turn = _Turn(STREAM_ENDPOINT)
-    for sse in events:
-        if sse.event not in ("", "message"):
-            continue  # this wire has no event names; anything named is not ours
-        data = sse.data.strip()
-        if not data or data == "[DONE]":
-            continue  # no [DONE] on this wire (§4.4), but a proxy adding one must not break the parse
-        try:
-            value = json.loads(data)
-        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser can go
-            raise ProtocolViolation(f"gemini: stream data is not JSON: {data[:80]!r}") from None
-        for chunk in value if isinstance(value, list) else [value]:
-            yield from turn.feed(chunk)
-    if not turn.finished:
-        # The stream ends at connection close (§4.4): without a finishReason it was cut short.
-        raise TransportError("gemini: stream ended before a finishReason arrived (connection closed early)")
-    yield ResponseCompleted(turn.response())
-
-
-class _Turn:
+class Turn:
     """Accumulates one model turn from response objects (a whole body or successive stream chunks)."""
 
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
-        self.asm = StreamAssembler(PROTOCOL)
+        self.asm = StreamAssembler(NAME)
         self.count = 0  # parts created so far; a part's number is its assembler key
         self.open: tuple[str, int] | None = None  # (kind, key) of an unsigned part the next text may extend
         self.finish_reason: str | None = None
@@ -95,7 +76,7 @@ class _Turn:
 
     def response(self) -> ModelResponse:
         if self.finish_reason is not None:
-            stop = _STOP_REASONS.get(self.finish_reason, STOP_OTHER)
+            stop = STOP_REASONS.get(self.finish_reason, STOP_OTHER)
             if stop != STOP_MALFORMED_TOOL_CALL:
                 return self.asm.finish(stop, self.finish_reason)
             # The raw reason carries finishMessage (§4.2) so the error can say what went wrong; a stray call
@@ -110,7 +91,7 @@ class _Turn:
         return self.asm.finish(STOP_OTHER)
 
     def feed(self, chunk: Any) -> Iterator[StreamEvent]:
-        body = require_mapping(chunk, "the response", PROTOCOL)
+        body = require_mapping(chunk, "the response", NAME)
         if body.get("error") is not None:
             raise in_band_error(body["error"], self.endpoint)
         self._metadata(body)
@@ -119,11 +100,11 @@ class _Turn:
             return
         content = candidate.get("content")
         if content is not None:  # missing for SAFETY stops and empty chunks (§4.6)
-            parts = require_mapping(content, "candidates[0].content", PROTOCOL).get("parts", [])
+            parts = require_mapping(content, "candidates[0].content", NAME).get("parts", [])
             if not isinstance(parts, list):
                 raise ProtocolViolation("gemini: candidates[0].content.parts is not a list")
             for i, part in enumerate(parts):
-                yield from self._part(require_mapping(part, f"candidates[0].content.parts[{i}]", PROTOCOL))
+                yield from self._part(require_mapping(part, f"candidates[0].content.parts[{i}]", NAME))
         reason = candidate.get("finishReason")
         if reason is not None:
             if not isinstance(reason, str):
@@ -135,7 +116,7 @@ class _Turn:
     def _metadata(self, body: Mapping[str, Any]) -> None:
         usage = body.get("usageMetadata")
         if usage is not None:  # the last chunk that has it wins (§4.4); thinking counts as output (§4.2)
-            usage = require_mapping(usage, "usageMetadata", PROTOCOL)
+            usage = require_mapping(usage, "usageMetadata", NAME)
             output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
             self.asm.usage = Usage(as_int(usage.get("promptTokenCount")), output)
         if isinstance(body.get("modelVersion"), str):
@@ -144,7 +125,7 @@ class _Turn:
             self.asm.response_id = body["responseId"]
         feedback = body.get("promptFeedback")
         if feedback is not None:
-            reason = require_mapping(feedback, "promptFeedback", PROTOCOL).get("blockReason")
+            reason = require_mapping(feedback, "promptFeedback", NAME).get("blockReason")
             if isinstance(reason, str) and reason:
                 self.block_reason = reason
 
@@ -154,7 +135,7 @@ class _Turn:
         call = part.get("functionCall")
         if call is not None:
             self.open = None
-            yield from self._call(require_mapping(call, "functionCall", PROTOCOL), signature)
+            yield from self._call(require_mapping(call, "functionCall", NAME), signature)
             return
         text = part.get("text")
         if text is None:
@@ -170,7 +151,7 @@ class _Turn:
         if signature:
             data["thoughtSignature"] = signature
         if data:
-            self.asm.set_provider_data(key, {PROTOCOL: data})
+            self.asm.set_provider_data(key, {NAME: data})
         if event is not None:
             yield event
 
@@ -205,7 +186,7 @@ class _Turn:
             raw = json.dumps(args, ensure_ascii=False)  # not an object: kept so the error can show it
         key = self.count
         self.count += 1
-        yield self.asm.start_tool_call(key, call_id, name, {PROTOCOL: data})
+        yield self.asm.start_tool_call(key, call_id, name, {NAME: data})
         delta = self.asm.tool_arguments(key, raw)  # calls arrive whole: one delta (§4.4)
         if delta is not None:
             yield delta
@@ -218,7 +199,7 @@ def _first_candidate(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
     if not isinstance(candidates, list):
         raise ProtocolViolation("gemini: candidates is not a list")
     for i, candidate in enumerate(candidates):
-        candidate = require_mapping(candidate, f"candidates[{i}]", PROTOCOL)
+        candidate = require_mapping(candidate, f"candidates[{i}]", NAME)
         if as_int(candidate.get("index")) == 0:  # proto3 JSON leaves index 0 out
             return candidate
     return None

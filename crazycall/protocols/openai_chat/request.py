@@ -19,10 +19,18 @@ from crazycall.conversation import (
     ToolSpec,
     encode_arguments,
 )
-from crazycall.protocols.base import RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
 
 NAME = "chat"
 PATH = "/v1/chat/completions"
+
+
+def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
+    return HttpRequest(path=PATH, body=build_body(conv, tools, opts), stream=opts.stream)
+
+
+def auth(api_key: str) -> Auth:
+    return Auth(headers={"Authorization": f"Bearer {api_key}"})
 
 
 def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> dict[str, Any]:

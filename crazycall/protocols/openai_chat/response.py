@@ -1,14 +1,12 @@
-"""Chat Completions bodies and errors (PROTOCOLS.md §1.2, §1.5): JSON -> ModelResponse / ProviderError.
+"""Chat Completions bodies (PROTOCOLS.md §1.2): JSON -> ModelResponse.
 
 Owns the readers shared with the stream parser (finish_reason mapping, usage, reasoning and argument
-fields, the echo data: tool-call ``extra_content`` and the ``reasoning_content`` marker) and the
-``{"error": {...}}`` envelope, whether it comes with an HTTP status, inside a 200 body or inside a stream.
-Reads only the choice with index 0.
+fields, the echo data: tool-call ``extra_content`` and the ``reasoning_content`` marker). Error envelopes are
+``errors.py``'s. Reads only the choice with index 0.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -23,21 +21,15 @@ from crazycall.conversation import (
     Usage,
     encode_arguments,
 )
-from crazycall.errors import ProtocolViolation, ProviderError
+from crazycall.errors import ProtocolViolation
 from crazycall.events import ReasoningDelta
-from crazycall.protocols.base import (
-    StreamAssembler,
-    as_int,
-    build_error,
-    json_error_body,
-    require_mapping,
-    should_retry_header,
-    truncate,
-)
-from crazycall.protocols.openai_chat.request import NAME, PATH
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.jsonutil import as_int, nonempty, require_mapping
+from crazycall.protocols.openai_chat.errors import in_band_error
+from crazycall.protocols.openai_chat.request import NAME
 
 # PROTOCOLS.md §1.2 finish_reason values; anything else (router inventions) is STOP_OTHER
-FINISH = {
+STOP_REASONS = {
     "stop": STOP_END_TURN,
     "length": STOP_MAX_TOKENS,
     "tool_calls": STOP_TOOL_USE,
@@ -45,28 +37,11 @@ FINISH = {
     "content_filter": STOP_CONTENT_FILTER,
 }
 
-# Errors inside a 200 (body or stream) carry no HTTP status: map the type/code to the status it stands for,
-# so retry logic treats them like the HTTP error (PROTOCOLS.md §1.5).
-ERROR_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "invalid_api_key": 401,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "rate_limit_exceeded": 429,
-    "rate_limit_error": 429,
-    "insufficient_quota": 429,
-    "server_error": 500,
-    "api_error": 500,
-    "service_unavailable": 503,
-    "overloaded_error": 529,
-}
 
-
-def parse_body(body: Any) -> ModelResponse:
+def parse_response(body: Any) -> ModelResponse:
     root = require_mapping(body, "the response body", NAME)
     if root.get("error") is not None:
-        raise payload_error(root["error"])
+        raise in_band_error(root["error"])
     choices = root.get("choices")
     if not isinstance(choices, list):
         raise ProtocolViolation(f"{NAME}: expected a list at choices, got {type(choices).__name__}")
@@ -94,10 +69,6 @@ def parse_body(body: Any) -> ModelResponse:
 def is_index0(choice: Mapping[str, Any]) -> bool:
     index = choice.get("index", 0)
     return isinstance(index, int) and not isinstance(index, bool) and index == 0
-
-
-def nonempty(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def read_meta(asm: StreamAssembler, root: Mapping[str, Any]) -> None:
@@ -152,7 +123,7 @@ def keep_extra_content(asm: StreamAssembler, key: Hashable, call: Mapping[str, A
 
 def finish(asm: StreamAssembler, finish_reason: Any, has_calls: bool) -> ModelResponse:
     raw = nonempty(finish_reason)  # some servers send "" for null
-    stop = FINISH.get(raw, STOP_OTHER) if raw else STOP_OTHER
+    stop = STOP_REASONS.get(raw, STOP_OTHER) if raw else STOP_OTHER
     if stop == STOP_TOOL_USE and not has_calls:
         stop = STOP_OTHER  # tools are detected from calls, never from finish_reason (§1.6)
     # A forced tool_choice gives "stop" with calls present: the assembler turns that into tool_use (§1.6).
@@ -201,51 +172,3 @@ def _add_call(asm: StreamAssembler, position: int, raw: Any) -> None:
 
 
 # ---------------------------------------------------------------------- errors
-
-
-def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
-    payload = json_error_body(body)  # the §1.5 envelope; proxies may send HTML or bare text instead
-    error = payload.get("error", payload) if isinstance(payload, Mapping) else None
-    message, error_type, code = _error_fields(error)
-    if not message:
-        text = body.decode("utf-8", "replace").strip()
-        if text.startswith("<"):  # an HTML page from a proxy: keep the words, not the markup
-            text = re.sub(r"<[^>]*>", " ", text)
-        message = truncate(text) if text.strip() else "(empty error body)"
-    return _make_error(status, message, error_type, code, headers)
-
-
-def payload_error(error: Any) -> ProviderError:
-    """An error delivered inside a 200 (a body or a stream payload): no HTTP status, so infer one."""
-    message, error_type, code = _error_fields(error)
-    # some routers put the HTTP status in code
-    status = code if isinstance(code, int) and 400 <= code <= 599 else ERROR_STATUS.get(str(code))
-    status = status or ERROR_STATUS.get(error_type or "")
-    return _make_error(status, message or "error without a message", error_type, code, {})
-
-
-def _error_fields(error: Any) -> tuple[str, str | None, str | int | None]:
-    """(message, type, code) from the §1.5 error object (or a bare string)."""
-    if isinstance(error, str):
-        return error, None, None
-    if not isinstance(error, Mapping):
-        return "", None, None
-    message = next((error[k] for k in ("message", "detail") if isinstance(error.get(k), str)), "")
-    code = error.get("code")
-    if isinstance(code, bool) or not isinstance(code, (str, int)):
-        code = None
-    return message, nonempty(error.get("type")), code
-
-
-def _make_error(
-    status: int | None, message: str, error_type: str | None, code: str | int | None, headers: Mapping[str, str]
-) -> ProviderError:
-    retryable = should_retry_header(headers)  # x-should-retry overrides the decision when present (§1.5)
-    if retryable is None and "insufficient_quota" in (error_type, code):
-        retryable = False  # §1.5: a 429 for an empty account; waiting does not help
-    label = error_type or (code if isinstance(code, str) else None)
-    if error_type and isinstance(code, str) and code and code != error_type:
-        label = f"{error_type}/{code}"  # e.g. "requests/rate_limit_exceeded": the code is the telling part
-    return build_error(
-        status, message, protocol=NAME, endpoint=PATH, error_type=label, headers=headers, retryable=retryable
-    )

@@ -13,7 +13,10 @@ from typing import Any
 
 from crazycall.errors import ProtocolViolation, TransportError
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import SSE, StreamAssembler, loads, require_mapping, truncate
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.base import SSE
+from crazycall.protocols.jsonutil import loads, nonempty, require_mapping, truncate
+from crazycall.protocols.openai_chat.errors import in_band_error
 from crazycall.protocols.openai_chat.request import NAME, PATH
 from crazycall.protocols.openai_chat.response import (
     add_reasoning,
@@ -22,13 +25,11 @@ from crazycall.protocols.openai_chat.response import (
     is_index0,
     keep_extra_content,
     new_call_id,
-    nonempty,
-    payload_error,
     read_meta,
 )
 
 
-def parse_events(events: Iterable[SSE]) -> Iterator[StreamEvent]:
+def parse_stream(events: Iterable[SSE]) -> Iterator[StreamEvent]:
     state = _ChatStream()
     done = False
     for sse in events:
@@ -52,7 +53,7 @@ def _decode_chunk(data: str) -> Mapping[str, Any]:
     chunk = require_mapping(value, "a stream chunk", NAME)
     # §1.4: an error mid-stream is a data payload with a top-level "error" object, after an HTTP 200
     if chunk.get("error") is not None:
-        raise payload_error(chunk["error"])
+        raise in_band_error(chunk["error"])
     return chunk
 
 

@@ -1,8 +1,10 @@
 """The OpenAI Responses protocol adapter (``POST /v1/responses``, PROTOCOLS.md §2), sans IO.
 
-A package because the protocol is large: ``request.py`` turns the neutral conversation into a stateless body and
-echoes received output items verbatim; ``response.py`` parses JSON bodies, SSE streams and error bodies. This
-module only binds them to the ``ProtocolAdapter`` interface; it holds no state between calls.
+Every adapter package has the same files with the same names: ``request.py`` (``NAME``, ``PATH``,
+``build_request``, ``build_body``, ``auth``), ``response.py`` (``parse_response``, ``STOP_REASONS`` and the
+readers the stream shares), ``stream.py`` (``parse_stream``), ``errors.py`` (``parse_error`` for HTTP errors,
+``in_band_error`` for an error inside a 200, ``ERROR_STATUS``). This module only binds them to the
+``ProtocolAdapter`` interface; it holds no state between calls.
 """
 
 from __future__ import annotations
@@ -14,29 +16,31 @@ from crazycall.conversation import Conversation, ModelResponse, ToolSpec
 from crazycall.errors import ProviderError
 from crazycall.events import StreamEvent
 from crazycall.protocols.base import SSE, Auth, HttpRequest, RequestOptions
-from crazycall.protocols.openai_responses.request import ENDPOINT, NAME, build_body
-from crazycall.protocols.openai_responses.response import error_from_body, parse_body, parse_events
+from crazycall.protocols.openai_responses import errors, request, response, stream
+from crazycall.protocols.openai_responses.request import NAME, PATH
 
-__all__ = ["ResponsesAdapter"]
+__all__ = ["NAME", "PATH", "ResponsesAdapter"]
 
 
 class ResponsesAdapter:
+    """Sans-IO translator for OpenAI Responses (stateless requests)."""
+
     name: ClassVar[str] = NAME
 
     def build_request(self, conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
-        return HttpRequest(ENDPOINT, build_body(conv, tools, opts), stream=opts.stream)
+        return request.build_request(conv, tools, opts)
 
     def endpoint(self, model: str, stream: bool) -> str:
-        return ENDPOINT
+        return PATH
 
     def auth(self, api_key: str) -> Auth:
-        return Auth(headers={"Authorization": f"Bearer {api_key}"})
+        return request.auth(api_key)
 
     def parse_response(self, body: Any) -> ModelResponse:
-        return parse_body(body)
+        return response.parse_response(body)
 
     def parse_stream(self, events: Iterable[SSE]) -> Iterator[StreamEvent]:
-        return parse_events(events)
+        return stream.parse_stream(events)
 
     def parse_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
-        return error_from_body(status, body, headers)
+        return errors.parse_error(status, body, headers)

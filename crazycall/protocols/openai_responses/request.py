@@ -22,14 +22,14 @@ from crazycall.conversation import (
     ToolResult,
     ToolSpec,
 )
-from crazycall.protocols.base import RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
 
 NAME = "responses"
 # Non-reasoning models answer `include: ["reasoning.encrypted_content"]` with a 400 "Encrypted content is not
 # supported with this model" (reported for gpt-4o, gpt-4.1, gpt-5-chat: pydantic-ai#2865), although §2.3 says
 # it does no harm. They produce no reasoning items, so nothing is lost by leaving it out for them.
 _NOT_REASONING = re.compile(r"^(gpt-4|gpt-3\.5|chatgpt-)|-chat\b")
-ENDPOINT = "/v1/responses"
+PATH = "/v1/responses"
 
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:
@@ -99,6 +99,14 @@ def _message_items(msg: Message) -> list[dict[str, Any]]:
     if texts:
         items.append({"role": "user", "content": texts})
     return items
+
+
+def build_request(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> HttpRequest:
+    return HttpRequest(PATH, build_body(conv, tools, opts), stream=opts.stream)
+
+
+def auth(api_key: str) -> Auth:
+    return Auth(headers={"Authorization": f"Bearer {api_key}"})
 
 
 def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptions) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""OpenAI Responses, response side: JSON bodies, SSE streams and error bodies to neutral objects.
+"""OpenAI Responses, response side: one response assembled from a JSON body or from stream events.
 
-Owns the reading of output items by type (§2.2, §2.6), the stream's event handling (§2.4), terminal and error
-events, and error bodies (§2.5). Every received ``message``, ``reasoning`` and ``function_call`` item is kept
+Owns ``Turn``, shared by the body path (``parse_response`` here) and the stream path (``stream.py`` feeds it
+events): the reading of output items by type (§2.2, §2.6), the stream's event handlers (§2.4) and terminal
+events. Error bodies are ``errors.py``'s. Every received ``message``, ``reasoning`` and ``function_call`` item is kept
 verbatim in ``provider_data["responses"]["item"]`` for ``request.py`` to echo. Other item types (built-in tool
 calls; we offer no built-in tools) are ignored. It does not build requests and does no I/O.
 """
@@ -9,7 +10,7 @@ calls; we offer no built-in tools) are ignored. It does not build requests and d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from crazycall.conversation import (
@@ -21,50 +22,16 @@ from crazycall.conversation import (
     Usage,
     encode_arguments,
 )
-from crazycall.errors import ProtocolViolation, ProviderError, TransportError
+from crazycall.errors import ProtocolViolation
 from crazycall.events import ResponseCompleted, StreamEvent
-from crazycall.protocols.base import (
-    SSE,
-    StreamAssembler,
-    as_int,
-    build_error,
-    json_error_body,
-    require_mapping,
-    should_retry_header,
-    truncate,
-)
-from crazycall.protocols.openai_responses.request import ENDPOINT, NAME
+from crazycall.protocols.assembler import StreamAssembler
+from crazycall.protocols.jsonutil import as_int, require_mapping
+from crazycall.protocols.openai_responses.errors import in_band_error
+from crazycall.protocols.openai_responses.request import NAME
 
-#: error codes seen inside a 200 (§2.5) -> the HTTP status they stand for, so retries treat them alike
-_CODE_STATUS = {"rate_limit_exceeded": 429, "insufficient_quota": 429, "server_error": 500, "invalid_prompt": 400}
-_INCOMPLETE_STOP = {"max_output_tokens": STOP_MAX_TOKENS, "content_filter": STOP_CONTENT_FILTER}
+#: incomplete_details.reason -> stop reason (this wire has no finish reason, §2.2)
+STOP_REASONS = {"max_output_tokens": STOP_MAX_TOKENS, "content_filter": STOP_CONTENT_FILTER}
 _TERMINAL = {"response.completed": "completed", "response.incomplete": "incomplete"}
-
-
-def _error_fields(value: Any) -> tuple[str, str | None, str | None]:
-    """``(message, type, code)`` from an error envelope, an error object or an error event."""
-    if isinstance(value, Mapping) and isinstance(value.get("error"), (Mapping, str)):
-        value = value["error"]  # the {"error": {...}} envelope (§1.5) or a nested in-stream error
-    if value is None:
-        return "the response failed without an error object", None, None
-    if isinstance(value, str):
-        return truncate(value) or "(empty body)", None, None
-    if not isinstance(value, Mapping):
-        return truncate(json.dumps(value)), None, None
-    etype, code, message = value.get("type"), value.get("code"), value.get("message")
-    etype = etype if isinstance(etype, str) and etype and etype != "error" else None
-    code = str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) and code != "" else None
-    if not isinstance(message, str) or not message.strip():
-        message = truncate(json.dumps(value))
-    return message, etype, code
-
-
-def _provider_error(value: Any) -> ProviderError:
-    """An error reported after HTTP 200: ``status: failed``, ``response.failed`` or an ``error`` event."""
-    message, etype, code = _error_fields(value)
-    status = _CODE_STATUS.get(code or "") or _CODE_STATUS.get(etype or "")
-    retryable = False if "insufficient_quota" in (code, etype) else None
-    return build_error(status, message, protocol=NAME, endpoint=ENDPOINT, error_type=etype or code, retryable=retryable)
 
 
 def _raw_arguments(value: Any) -> str:
@@ -99,7 +66,7 @@ def _message_text(item: Mapping[str, Any]) -> str:
 
 
 def _reasoning_text(item: Mapping[str, Any]) -> str:
-    # Sections are joined the same way the stream joins them (see _Turn.reasoning_delta).
+    # Sections are joined the same way the stream joins them (see Turn.reasoning_delta).
     sections = _joined(item.get("summary"), "summary_text", "text")
     sections += _joined(item.get("content"), "reasoning_text", "text")
     return "\n\n".join(sections)
@@ -114,7 +81,7 @@ def _stop_reason(resp: Mapping[str, Any], fallback: str) -> tuple[str, str]:
         details = resp.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, Mapping) else None
         reason = reason if isinstance(reason, str) and reason else "incomplete"
-        return _INCOMPLETE_STOP.get(reason, STOP_OTHER), reason
+        return STOP_REASONS.get(reason, STOP_OTHER), reason
     return (STOP_END_TURN if status == "completed" else STOP_OTHER), status
 
 
@@ -125,25 +92,10 @@ def _output_index(data: Mapping[str, Any], kind: str) -> int:
     return index
 
 
-def _event_data(sse: SSE) -> Mapping[str, Any] | None:
-    raw = sse.data
-    if not raw.strip() or raw.strip() == "[DONE]":
-        return None  # the spec has no [DONE], but a router may add one (§2.4)
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ProtocolViolation(
-            f"{NAME}: stream event {sse.event!r} carries data that is not JSON: {truncate(raw, 80)!r}"
-        ) from None
-    if not isinstance(value, Mapping):
-        raise ProtocolViolation(f"{NAME}: stream event {sse.event!r} data is not a JSON object")
-    return value
-
-
 # ---------------------------------------------------------------- one response being assembled
 
 
-class _Turn:
+class Turn:
     """One response as it is built, shared by the JSON and SSE paths so that both give the same result.
 
     Parts are keyed by ``output_index``, the item's position in ``response.output``.
@@ -309,61 +261,24 @@ class _Turn:
         # response.failed carries response.error = {code, message}; the error event carries them at the top
         # level (or, from some routers, nested under "error") (§2.4).
         if kind == "error":
-            raise _provider_error(data)
+            raise in_band_error(data)
         response = data.get("response")
-        raise _provider_error(response.get("error") if isinstance(response, Mapping) else None)
+        raise in_band_error(response.get("error") if isinstance(response, Mapping) else None)
 
 
 # ---------------------------------------------------------------- entry points used by the adapter
 
 
-def parse_body(body: Any) -> ModelResponse:
+def parse_response(body: Any) -> ModelResponse:
     resp = require_mapping(body, "the response body", NAME)
     error = resp.get("error")
     # A request can fail after it started: HTTP 200 with status failed, or a bare error envelope (§2.5).
     if resp.get("status") == "failed" or (error is not None and "output" not in resp):
-        raise _provider_error(error)
+        raise in_band_error(error)
     output = resp.get("output")
     if not isinstance(output, list):
         raise ProtocolViolation(f"{NAME}: response body has no output list")
-    turn = _Turn()
+    turn = Turn()
     for index, item in enumerate(output):  # output[0] is often a reasoning item (§2.6)
         turn.absorb(index, require_mapping(item, f"output[{index}]", NAME))
     return turn.finish(resp)
-
-
-def parse_events(events: Iterable[SSE]) -> Iterator[StreamEvent]:
-    turn = _Turn()
-    handlers = turn.handlers()
-    for sse in events:
-        data = _event_data(sse)
-        if data is None:
-            continue
-        kind = data.get("type")
-        if not isinstance(kind, str):
-            kind = sse.event  # the type in the data is authoritative, the event: line a fallback (§2.4)
-        handler = handlers.get(kind)
-        if handler is not None:  # about 58 event types exist; the rest are ignored (§2.4)
-            yield from handler(kind, data)
-            if turn.done:
-                return
-    raise TransportError(
-        f"{NAME}: stream ended before response.completed (no response.completed, response.incomplete "
-        "or response.failed event arrived)"
-    )
-
-
-def error_from_body(status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
-    message, etype, code = _error_fields(json_error_body(body))
-    retryable = should_retry_header(headers)
-    if retryable is None and "insufficient_quota" in (etype, code):
-        retryable = False  # out of quota: waiting does not help (§1.5)
-    return build_error(
-        status,
-        message,
-        protocol=NAME,
-        endpoint=ENDPOINT,
-        error_type=etype or code,
-        headers=headers,
-        retryable=retryable,
-    )

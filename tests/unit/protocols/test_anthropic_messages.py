@@ -53,7 +53,8 @@ from crazycall.events import (
     ToolCallStarted,
 )
 from crazycall.protocols.anthropic_messages import MessagesAdapter, clean_id
-from crazycall.protocols.base import SSE, SSEvent, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import SSE, SSEvent
 from crazycall.protocols.base import RequestOptions as Opts
 from tests.helpers import FIXTURES, fixture_json, fixture_text, sse_events
 

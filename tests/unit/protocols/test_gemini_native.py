@@ -48,7 +48,8 @@ from crazycall.events import (
     ToolCallStarted,
 )
 from crazycall.protocols import get_adapter
-from crazycall.protocols.base import Auth, ProtocolAdapter, RequestOptions, SSEvent, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import Auth, ProtocolAdapter, RequestOptions, SSEvent
 from crazycall.protocols.gemini_native import GeminiAdapter
 from tests.helpers import fixture_json, fixture_text, sse_events, sse_from_fixture
 

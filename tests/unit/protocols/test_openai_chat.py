@@ -47,7 +47,8 @@ from crazycall.events import (
     ToolCallStarted,
 )
 from crazycall.protocols import get_adapter
-from crazycall.protocols.base import RequestOptions, SSEvent, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import RequestOptions, SSEvent
 from crazycall.protocols.openai_chat import ChatAdapter
 from tests.helpers import FIXTURES, fixture_json, fixture_text, sse_events
 

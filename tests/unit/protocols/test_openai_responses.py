@@ -43,7 +43,8 @@ from crazycall.events import (
     ToolCallArgumentsDelta,
     ToolCallStarted,
 )
-from crazycall.protocols.base import RequestOptions, SSEvent, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import RequestOptions, SSEvent
 from crazycall.protocols.openai_responses import ResponsesAdapter
 from tests.helpers import fixture_json, fixture_text, sse_events
 

@@ -13,7 +13,8 @@ import pytest
 from crazycall.conversation import STOP_END_TURN, Message, ModelResponse, TextPart, ToolCall
 from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
 from crazycall.events import StreamEvent
-from crazycall.protocols.base import HttpRequest, ProtocolAdapter, replay
+from crazycall.protocols.assembler import replay
+from crazycall.protocols.base import HttpRequest, ProtocolAdapter
 from crazycall.smoke.cases import SmokeCase, make_case
 from crazycall.smoke.probe import CaseFailure
 from crazycall.smoke.runner import CaseResult, Exchange, RunConfig, overall_exit_code, run_case, run_cases

@@ -1,27 +1,9 @@
-"""Append-only JSONL transcripts: one file per run, written (and flushed) before each step.
+"""Writing a transcript: one append-only JSONL file per run, written (and flushed) before each step.
 
-Owns where transcripts live (``$XDG_DATA_HOME/crazycall/transcripts/<run id>.jsonl``, or ``--transcript PATH``),
-run ids (a sortable UTC timestamp and a short random suffix), the record shapes, redaction of every record,
-and reading a transcript back for ``logs``, ``--continue`` and ``--resume`` (in crazycall.transcript_files,
-its names re-exported here). It does not decide what a run does, and it never talks to the network: the transport's
-``observer`` and the loop's ``on_message`` hook hand it what to write. The conversation's JSON form, which the
-``run`` and ``message`` records hold, is conversation_json.py's (its two main functions are importable here).
-
-Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
-
-    run         id, version, model, protocol, endpoint, base_url, settings (key masked), resumed_from,
-                conversation (the whole conversation the run starts from, prompt included)
-    turn        turn
-    request     turn, method, path, query (never the key), stream, attempt, body   (every body sent)
-    response    turn, status, request_id, body (raw text; absent for a stream)      (every body received)
-    event       turn, event, data                                                   (every SSE event, raw)
-    retry       turn, attempt, wait, error
-    message     message (each message the loop appends: the assistant's, then one with the tool results)
-    tool_call   id, name, arguments (the raw text the model sent)
-    tool_result id, name, content, is_error, duration_ms, output (what the tool printed)
-    error       error_type, message, exit_code
-    log         message (a library's log line, e.g. the MCP SDK's: details stderr leaves out)
-    end         outcome ("ok" or the error type), turns, text, stop_reason, usage
+Owns run ids (a sortable UTC timestamp and a short random suffix), where a new transcript goes, the record
+shapes (listed in the package docstring), redaction of every record, and the hooks the transport (``observe``,
+``flush``), the loop (``message``) and the event stream (``wrap``) call. It does not decide what a run does,
+and it never talks to the network.
 
 "Flushed before each step": every record is flushed as it is written, except stream events, which come by the
 thousand per network read; they are written and flushed together just before the transport reads the network
@@ -50,9 +32,6 @@ from typing import Any, BinaryIO, TextIO
 
 from crazycall import library_logs
 from crazycall.conversation import Message
-from crazycall.conversation_json import conversation_from_json as conversation_from_json
-from crazycall.conversation_json import conversation_to_json as conversation_to_json
-from crazycall.conversation_json import message_to_json
 from crazycall.errors import UsageError
 from crazycall.events import (
     Emit,
@@ -70,17 +49,8 @@ from crazycall.events import (
     TurnStarted,
 )
 from crazycall.redact import needs_redaction, redact, redact_data
-from crazycall.transcript_files import SUFFIX as SUFFIX
-from crazycall.transcript_files import PriorRun as PriorRun
-from crazycall.transcript_files import RunSummary as RunSummary
-from crazycall.transcript_files import find_transcript as find_transcript
-from crazycall.transcript_files import foreign_provider_data as foreign_provider_data
-from crazycall.transcript_files import latest_transcript as latest_transcript
-from crazycall.transcript_files import load_prior as load_prior
-from crazycall.transcript_files import read_records as read_records
-from crazycall.transcript_files import summarize as summarize
-from crazycall.transcript_files import transcript_files as transcript_files
-from crazycall.transcript_files import transcripts_dir as transcripts_dir
+from crazycall.transcript.conversation_json import message_to_json
+from crazycall.transcript.store import SUFFIX, transcripts_dir
 from crazycall.transport_limits import DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
 
 #: how json.dumps(..., ensure_ascii=False) writes a str

@@ -4,7 +4,7 @@
 "provider_data"}``, ``{"type": "reasoning", "text", "provider_data"}``, ``{"type": "tool_call", "id", "name",
 "arguments", "raw_arguments", "arguments_error", "provider_data"}`` and ``{"type": "tool_result", "call_id",
 "name", "content", "is_error"}``. Reading refuses anything else with a ValueError naming what is wrong; where
-the JSON lives (transcript.py) and what a bad file means for the user are the caller's business.
+the JSON lives (the transcript) and what a bad file means for the user are the caller's business.
 """
 
 from __future__ import annotations

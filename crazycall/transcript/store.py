@@ -1,24 +1,24 @@
-"""Where transcripts live and reading them back: ``logs``, ``--continue`` and ``--resume``.
+"""Finding runs and reading them back: the transcript store that ``logs``, ``--continue`` and ``--resume`` use.
 
-Owns the folder (``$XDG_DATA_HOME/crazycall/transcripts``), finding a run by id, prefix or path, reading
-records (a torn or foreign line is skipped), the run summary ``logs`` lists and the conversation a continued
-run starts from. Writing, and the record shapes, are crazycall.transcript's (which re-exports these names).
+Owns the folder (``$XDG_DATA_HOME/crazycall/transcripts``), finding a run by id, prefix, path or ``last``,
+reading records (a torn or foreign line is skipped) and the run summary ``logs`` lists. Writing is
+``writer.py``'s, the conversation a continued run starts from ``resume.py``'s, the display ``render.py``'s.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crazycall.conversation import Conversation, Part
-from crazycall.conversation_json import conversation_from_json, message_from_json
-from crazycall.errors import ConfigError, UsageError
+from crazycall.errors import UsageError
 
 SUFFIX = ".jsonl"
+LATEST = "last"
+"""The run reference that means the latest run (``crazycall logs show last``)."""
 
 
 def transcripts_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -70,6 +70,16 @@ def find_transcript(ref: str, env: Mapping[str, str] | None = None) -> Path:
     raise UsageError(f"run id {ref!r} is ambiguous: {shown}; give more of it")
 
 
+def find_run(ref: str, env: Mapping[str, str] | None = None) -> Path:
+    """``find_transcript``, plus ``last`` (the latest run) for ``logs show``."""
+    if ref != LATEST:
+        return find_transcript(ref, env)
+    files = transcript_files(env)
+    if not files:
+        raise UsageError(f"no runs recorded yet in {transcripts_dir(env)}")
+    return files[0]
+
+
 def latest_transcript(env: Mapping[str, str] | None = None) -> Path:
     files = transcript_files(env)
     if not files:
@@ -116,52 +126,3 @@ def summarize(path: Path, records: list[dict[str, Any]] | None = None) -> RunSum
         outcome=str(end.get("outcome")) if end is not None else "incomplete",
         path=path,
     )
-
-
-@dataclass(frozen=True)
-class PriorRun:
-    """What ``--continue`` / ``--resume`` takes from an earlier run's transcript."""
-
-    run_id: str
-    model: str
-    protocol: str
-    conversation: Conversation
-
-
-def load_prior(path: Path) -> PriorRun:
-    """Rebuild the neutral conversation of a run: its starting conversation plus every message appended."""
-    records = read_records(path)
-    run = next((r for r in records if r["type"] == "run"), None)
-    if run is None:
-        raise ConfigError(f"{path}: not a crazycall transcript (no run record)")
-    try:
-        conv = conversation_from_json(run.get("conversation"))
-        added = [message_from_json(r.get("message")) for r in records if r["type"] == "message"]
-    except ValueError as exc:
-        raise ConfigError(f"{path}: damaged transcript: {exc}") from None
-    conv = conv.append(*added)
-    run_id = str(run.get("id") or path.stem)
-    return PriorRun(run_id, str(run.get("model", "")), str(run.get("protocol", "")), _closed(conv))
-
-
-def _closed(conv: Conversation) -> Conversation:
-    """Drop a trailing assistant turn whose tool calls never got results (the run ended between the two):
-    every protocol refuses a new user message after unanswered calls (PROTOCOLS.md §1.3, §2.3, §3.3, §4.3)."""
-    messages = conv.messages
-    if messages and messages[-1].role == "assistant" and messages[-1].tool_calls:
-        messages = messages[:-1]
-    return Conversation(conv.system, messages)
-
-
-def foreign_provider_data(conv: Conversation, protocol: str) -> list[str]:
-    """The protocols, other than ``protocol``, whose provider-only data the conversation carries."""
-    found: set[str] = set()
-    for part in _parts(conv):
-        data = getattr(part, "provider_data", None) or {}
-        found.update(k for k in data if k != protocol)
-    return sorted(found)
-
-
-def _parts(conv: Conversation) -> Iterator[Part]:
-    for message in conv.messages:
-        yield from message.parts
