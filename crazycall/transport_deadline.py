@@ -11,19 +11,22 @@ import threading
 import time
 from typing import Any
 
-from crazycall.errors import TransportError
-
-
-class DeadlineExceeded(TransportError):
-    """The whole-request deadline (``--timeout``) passed; never retried."""
+from crazycall.errors import DeadlineExceeded as DeadlineExceeded  # its home is errors.py
 
 
 class Attempt:
-    """One HTTP attempt's deadline: bounds the wait for headers and hangs up a body that outlives it."""
+    """One HTTP attempt's deadline: bounds the wait for headers and hangs up a body that outlives it.
+
+    ``responded`` says the response's headers arrived (a failure after that is a cut body, not a lost
+    connection); ``hang_up`` ends the attempt's blocked read from another thread (a Transport closed
+    while a conversation still waits, as smoke does with a case past its timeout).
+    """
 
     def __init__(self, deadline_at: float | None) -> None:
         self.deadline_at = deadline_at
         self.fired = False
+        self.responded = False
+        self._sock: Any = None
         self._timer: threading.Timer | None = None
 
     def remaining(self) -> float | None:
@@ -31,23 +34,29 @@ class Attempt:
 
     def watch(self, response: Any) -> None:
         """Shut the socket down at the deadline: a blocked read then ends at once (a timeout alone would not)."""
+        self.responded = True
         left = self.remaining()
         stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if left is None or sock is None:
+        self._sock = stream.get_extra_info("socket") if stream is not None else None
+        if left is None or self._sock is None:
             return
 
         def fire() -> None:
-            import contextlib
-            import socket
-
             self.fired = True
-            with contextlib.suppress(OSError):  # already closed: the read has ended anyway
-                sock.shutdown(socket.SHUT_RDWR)
+            self.hang_up()
 
         self._timer = threading.Timer(max(left, 0.0), fire)
         self._timer.daemon = True
         self._timer.start()
+
+    def hang_up(self) -> None:
+        """Shut the response's socket down (no-op before the headers arrived): a read blocked on it ends."""
+        import contextlib
+        import socket
+
+        if self._sock is not None:
+            with contextlib.suppress(OSError):  # already closed: the read has ended anyway
+                self._sock.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         if self._timer is not None:
