@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,29 +53,9 @@ from crazycall.transport_limits import (
     size,
 )
 
+transport_clients.no_httpx_cli()
 
-def _no_httpx_cli() -> None:
-    """Keep httpx's command-line client out of the process.
-
-    ``httpx/__init__`` runs ``from ._main import main``, and ``httpx._main`` imports click, pygments and half of
-    Rich (progress bars, syntax highlighting) whenever click is installed, as it is next to the MCP SDK: about
-    90 ms of every run, for a CLI we never call. A stand-in module registered first is what that import then
-    finds. Done only when httpx is not imported yet (a plugin or a test may have imported the real thing).
-    """
-    if "httpx" in sys.modules or "httpx._main" in sys.modules:
-        return
-    stub = types.ModuleType("httpx._main", "Stand-in for httpx's command-line client (see crazycall.transport).")
-
-    def main() -> None:
-        raise RuntimeError("httpx's command-line client is not available inside crazycall")
-
-    stub.main = main  # type: ignore[attr-defined]
-    sys.modules["httpx._main"] = stub
-
-
-_no_httpx_cli()
-
-import httpx  # noqa: E402  (after the stand-in above)
+import httpx  # noqa: E402  (after the stand-in for httpx's command-line client)
 
 #: PROTOCOLS.md §1.5, §3.5, §4.5, §5: what the official SDKs retry (529 is Anthropic's overload).
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})

@@ -7,13 +7,16 @@ gets a context that trusts nothing, so it could never talk TLS unverified). A cl
 lease on it is returned (the end of a command, whose Transports and ``shared`` blocks hold the leases) and,
 for anything left, at exit. httpx.Client is thread-safe: concurrent conversations share one; each keeps its
 own deadline, retries and observer in its Transport. httpx is imported inside the functions: the only
-caller, crazycall.transport, has imported it already (behind its stand-in for httpx's command-line client).
+caller, crazycall.transport, has imported it already, behind the stand-in for httpx's command-line client
+that ``no_httpx_cli`` puts in place first.
 """
 
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -50,6 +53,25 @@ class Lease:
             if _leases.get(self.base_url) is self:
                 del _leases[self.base_url]
         self.client.close()
+
+
+def no_httpx_cli() -> None:
+    """Keep httpx's command-line client out of the process.
+
+    ``httpx/__init__`` runs ``from ._main import main``, and ``httpx._main`` imports click, pygments and half of
+    Rich (progress bars, syntax highlighting) whenever click is installed, as it is next to the MCP SDK: about
+    90 ms of every run, for a CLI we never call. A stand-in module registered first is what that import then
+    finds. Done only when httpx is not imported yet (a plugin or a test may have imported the real thing).
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stub = types.ModuleType("httpx._main", "Stand-in for httpx's command-line client (crazycall.transport_clients).")
+
+    def main() -> None:
+        raise RuntimeError("httpx's command-line client is not available inside crazycall")
+
+    stub.main = main  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stub
 
 
 def acquire(base_url: str, connections: int = 1) -> Lease:
