@@ -251,3 +251,41 @@ def test_every_deliberate_error_lives_in_the_drawn_tree() -> None:
     for name in ("DeadlineExceeded", "SmokeFailed", "PluginImportError", "TransportTimeout", "ConnectFailed"):
         assert name in drawn and issubclass(getattr(errors, name), errors.CrazycallError)
     assert "StreamCut" in drawn
+
+
+# ---------------------------------------------------------------- one watchdog for every deadline
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.shut = threading.Event()
+
+    def shutdown(self, how: int) -> None:
+        self.shut.set()
+
+
+class FakeResponse:
+    """What Attempt.watch asks a response for: its socket, through httpcore's network stream."""
+
+    def __init__(self, sock: FakeSocket) -> None:
+        stream = type("Stream", (), {"get_extra_info": lambda _self, name: sock if name == "socket" else None})()
+        self.extensions = {"network_stream": stream}
+
+
+def test_one_watchdog_thread_hangs_up_what_is_due_and_nothing_that_ended() -> None:
+    from crazycall.transport_deadline import Attempt
+
+    due, ended = FakeSocket(), FakeSocket()
+    attempts = [Attempt(time.monotonic() + 0.05), Attempt(time.monotonic() + 0.05)]
+    attempts[0].watch(FakeResponse(due))
+    attempts[1].watch(FakeResponse(ended))
+    attempts[1].cancel()  # its body was read in time
+    many = [Attempt(time.monotonic() + 60) for _ in range(32)]
+    for attempt in many:
+        attempt.watch(FakeResponse(FakeSocket()))
+    watchdogs = [t for t in threading.enumerate() if t.name == "crazycall-deadlines"]
+    assert len(watchdogs) == 1  # not a timer thread per request
+    assert due.shut.wait(timeout=5) and attempts[0].fired and attempts[0].expired()
+    assert not ended.shut.is_set() and not attempts[1].fired
+    for attempt in many:
+        attempt.cancel()
