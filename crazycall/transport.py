@@ -3,14 +3,14 @@
 Owns the base URL, auth placement (headers or query, as the adapter says), the exchange over the process's
 shared client for that base URL (crazycall.transport_clients: keep-alive across turns and conversations),
 timeouts (connect, read, and a deadline for a whole model request, stream and retries included), retries
-with capped, jittered backoff, status -> ProviderError (through the adapter's ``parse_error``), httpx
-exceptions -> TransportError by kind (timeout, connect, a cut body or stream), the ``observer`` hook that
-shows a transcript every raw request, response body and stream event, the ``on_wait`` hook that runs
-whenever a stream is about to wait for the network (so buffered output can be flushed then, not once per
-delta), and redaction at the boundary (httpx puts the full URL, Gemini's ``?key=`` included, into its
-exception messages). It knows nothing about any protocol's payloads; the SSE grammar is crazycall.sse's.
-Bodies are read within size limits (decompressed and counted by crazycall.transport_limits while they
-arrive): a body past its limit is a ProtocolViolation, never retried.
+(when and how long to wait: crazycall.transport_retry), status -> ProviderError (through the adapter's
+``parse_error``), httpx exceptions -> TransportError by kind (timeout, connect, a cut body or stream), the
+``observer`` hook that shows a transcript every raw request, response body and stream event, the ``on_wait``
+hook that runs whenever a stream is about to wait for the network (so buffered output can be flushed then,
+not once per delta), and redaction at the boundary (httpx puts the full URL, Gemini's ``?key=`` included,
+into its exception messages). It knows nothing about any protocol's payloads; the SSE grammar is
+crazycall.sse's. Bodies are read within size limits (decompressed and counted by crazycall.transport_limits
+while they arrive): a body past its limit is a ProtocolViolation, never retried.
 """
 
 from __future__ import annotations
@@ -52,13 +52,12 @@ from crazycall.transport_limits import (
     read_body,
     size,
 )
+from crazycall.transport_retry import RETRY_STATUSES as RETRY_STATUSES
+from crazycall.transport_retry import retryable, wait_before
 
 transport_clients.no_httpx_cli()
 
 import httpx  # noqa: E402  (after the stand-in for httpx's command-line client)
-
-#: PROTOCOLS.md §1.5, §3.5, §4.5, §5: what the official SDKs retry (529 is Anthropic's overload).
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 Observer = Callable[[str, Mapping[str, Any]], None]
 """``observer(kind, record)`` with kind ``request``, ``response``, ``event`` or ``retry`` (see Transport)."""
@@ -357,31 +356,18 @@ class Transport:
 
     def _before_retry(self, err: CrazycallError, attempt_no: int, attempt: _Attempt) -> int:
         """Sleep before the next attempt and return its number, or re-raise ``err`` when it must not be retried."""
-        if not self._retryable(err) or attempt_no >= self.options.max_retries:
+        o = self.options
+        if not retryable(err) or attempt_no >= o.max_retries:
             raise err
-        wait = self._wait(err, attempt_no)
+        wait = wait_before(
+            err, attempt_no, base=o.backoff_base, cap=o.backoff_cap, max_wait=o.max_retry_wait, jitter=self._jitter
+        )
         left = attempt.remaining()
         if left is not None and wait >= left:  # sleeping past the deadline would only fail later
             raise err
         self._observe("retry", {"attempt": attempt_no + 1, "wait": round(wait, 3), "error": str(err)})
         self._sleep(wait)
         return attempt_no + 1
-
-    @staticmethod
-    def _retryable(err: CrazycallError) -> bool:
-        if isinstance(err, ProviderError):
-            if err.retryable is not None:  # x-should-retry (§1.5) or the adapter's reading of the body
-                return err.retryable
-            return err.status in RETRY_STATUSES
-        return isinstance(err, TransportError) and not isinstance(err, DeadlineExceeded)
-
-    def _wait(self, err: CrazycallError, attempt_no: int) -> float:
-        o = self.options
-        stated = err.retry_after if isinstance(err, ProviderError) else None
-        if stated is not None:
-            return min(max(stated, 0.0), o.max_retry_wait)
-        backoff = min(o.backoff_base * float(2**attempt_no), o.backoff_cap)
-        return backoff * (0.75 + self._jitter() * 0.25)  # jitter: spread clients that failed together
 
     def _deadline_error(self, adapter: ProtocolAdapter, request: HttpRequest) -> DeadlineExceeded:
         return DeadlineExceeded(
