@@ -17,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -104,8 +105,6 @@ def _run(side: str, url: str, n: int, c: int) -> dict[str, float]:
         while not done:
             peak = max(peak, _rss_mib())
             time.sleep(0.005)
-
-    import threading
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
