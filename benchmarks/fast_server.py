@@ -8,15 +8,22 @@ so the benchmark measures the client, not the server. It speaks just enough of P
   (one each, cycling), else one call of the first tool;
 - a prompt ``stream N`` (no tools offered) streams N small text deltas.
 
-It counts accepted TCP connections (``GET /stats``) so a benchmark can check keep-alive.
+It counts accepted TCP connections (``GET /stats``) so a benchmark can check keep-alive. ``latency`` (seconds)
+is added before each answer to a POST, as a model's time to first byte would be: one thread per connection and
+a listen backlog of 1024, so many concurrent conversations wait in parallel, not in a queue.
+
+    python benchmarks/fast_server.py [--latency MS]   # serve until killed; prints its URL on the first line
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import socket
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -62,6 +69,8 @@ def _message(content: str | None, calls: list[dict[str, Any]] | None) -> dict[st
 
 
 def _arguments(name: str) -> str:
+    if name == "get_time":  # smoke's probe
+        return json.dumps({"timezone": "Europe/Paris"})
     return json.dumps({"seconds": 1} if name.startswith("nap") else {"city": "Paris"})
 
 
@@ -103,6 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         payload, stream = reply(body)
+        latency: float = self.server.latency  # type: ignore[attr-defined]
+        if latency:
+            time.sleep(latency)
         self._send(payload, "text/event-stream" if stream else "application/json")
 
     def _send(self, payload: bytes, ctype: str) -> None:
@@ -115,10 +127,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 class FastServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: 64+ conversations may connect at once
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.connections = 0
+        self.latency = latency
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()
@@ -136,3 +150,17 @@ class FastServer(ThreadingHTTPServer):
     def start(self) -> FastServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve until killed; the first line of stdout is the URL.")
+    parser.add_argument("--latency", type=float, default=0.0, help="milliseconds added before each answer")
+    args = parser.parse_args()
+    server = FastServer(args.latency / 1000)
+    sys.stdout.write(server.url + "\n")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """crazycall's performance figures, side by side with a bare httpx floor, as one command.
 
-    python benchmarks/run.py [--repeat N] [--deltas N]
+    python benchmarks/run.py [--repeat N] [--deltas N] [--only-concurrency]
 
 Starts benchmarks/fast_server.py on 127.0.0.1, runs every figure of the performance issue as whole processes
 (start-up included), and prints a Markdown table of medians, min-max, ratios and targets. Absolute times drift
@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import concurrency  # noqa: E402
 from fast_server import FastServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -78,10 +79,78 @@ def in_pty(cmd: Sequence[str]) -> list[str]:
     return ["script", "-qfec", shlex.join(cmd), "/dev/null"]
 
 
+def concurrency_rows(repeat: int, env: dict[str, str], work: Path) -> list[Row]:
+    """Many conversations at once (benchmarks/concurrency.py), and smoke's cases with and without concurrency."""
+    n, c, latency = 256, 64, 200.0
+    slow = concurrency.compare(latency, n, c, repeat)
+    ideal = n / c * 2 * latency / 1000
+    wall, floor_wall = slow["engine"]["wall"], slow["floor"]["wall"]
+    fast = concurrency.compare(0.0, n, c, repeat)
+    cpu, floor_cpu = fast["engine"]["cpu_per_conv_ms"], fast["floor"]["cpu_per_conv_ms"]
+    mib = max(slow["engine"]["mib_per_conv"], fast["engine"]["mib_per_conv"])
+    floor_mib = max(slow["floor"]["mib_per_conv"], fast["floor"]["mib_per_conv"])
+    rows = [
+        Row(
+            f"{n} two-turn tool conversations, C={c}, {latency:g} ms per request (ideal {ideal:.2f} s)",
+            f"{wall:.2f} s wall",
+            f"{floor_wall:.2f} s",
+            f"{wall / ideal:.2f}x ideal",
+            "<= 1.5x ideal",
+            wall <= 1.5 * ideal,
+        ),
+        Row(
+            f"CPU per conversation, same at 0 ms, C={c}",
+            f"{cpu:.2f} ms",
+            f"{floor_cpu:.2f} ms",
+            f"{cpu / floor_cpu:.2f}x",
+            "<= 1.5x floor",
+            cpu <= 1.5 * floor_cpu,
+        ),
+        Row(
+            "memory per concurrent conversation",
+            f"{mib * 1024:.0f} KiB",
+            f"{floor_mib * 1024:.0f} KiB",
+            "",
+            "<= 1 MiB",
+            mib <= 1,
+        ),
+    ]
+    return [*rows, smoke_row(repeat, env, work)]
+
+
+def smoke_row(repeat: int, env: dict[str, str], work: Path, cases: int = 64) -> Row:
+    """Whole ``crazycall smoke --offline`` processes (router included) at --concurrency 1 and 16."""
+    protocols = ("chat", "responses", "messages", "gemini")
+    entries = "".join(f"  - {{model: bench-{i}, protocol: {protocols[i % 4]}}}\n" for i in range(cases))
+    (work / "smoke.yaml").write_text("defaults: false\ncases:\n" + entries)
+    smoke = [CRAZYCALL, "smoke", "--offline", "-o", "json"]
+    one = sample(lambda: timed([*smoke, "--concurrency", "1"], cwd=work, env=env), repeat)
+    many = sample(lambda: timed([*smoke, "--concurrency", "16"], cwd=work, env=env), repeat)
+    speedup = statistics.median(one) / statistics.median(many)
+    return Row(
+        f"`smoke --offline`, {cases} cases, C=16 (next to C=1)",
+        fmt(many),
+        fmt(one) + " (C=1)",
+        f"{speedup:.2f}x faster",
+        ">= 2x faster",
+        speedup >= 2,
+    )
+
+
+def print_table(rows: list[Row], repeat: int) -> None:
+    print(f"crazycall benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, repeat {repeat}\n")
+    print("| figure | crazycall median (min-max) | floor | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        met = "yes" if row.ok else ("no" if row.ok is False else "")
+        print(f"| {row.figure} | {row.value} | {row.floor} | {row.ratio} | {row.target} | {met} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--deltas", type=int, default=20_000)
+    parser.add_argument("--only-concurrency", action="store_true", help="only the many-conversations figures")
     args = parser.parse_args()
     server = FastServer().start()
     work = Path(tempfile.mkdtemp(prefix="crazycall-bench-"))
@@ -100,6 +169,11 @@ def main() -> None:
     ask = [CRAZYCALL, "ask", "--base-url", server.url, "--api-key", "sk-bench-0123456789abcdef", "-m", "bench"]
     rows: list[Row] = []
     r, n = args.repeat, args.deltas
+    if args.only_concurrency:
+        print_table(concurrency_rows(max(3, r // 2), env, work), r)
+        shutil.rmtree(work, ignore_errors=True)
+        server.shutdown()
+        return
 
     bare = sample(lambda: timed([sys.executable, "-c", "pass"], cwd=REPO, env=env), r)
     rows.append(Row("(context) Python start-up, `python -c pass`", fmt(bare), "", "", "", None))
@@ -218,13 +292,8 @@ def main() -> None:
     after = json.loads(urllib.request.urlopen(server.url + "/stats").read())["connections"]
     used = after - before - 1  # the second /stats request opened a connection of its own
     rows.append(Row("TCP connections for a 2-request run", str(used), "", "", "1", used == 1))
-
-    print(f"crazycall benchmarks — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, repeat {r}\n")
-    print("| figure | crazycall median (min-max) | floor | ratio | target | met |")
-    print("|---|---|---|---|---|---|")
-    for row in rows:
-        met = "yes" if row.ok else ("no" if row.ok is False else "")
-        print(f"| {row.figure} | {row.value} | {row.floor} | {row.ratio} | {row.target} | {met} |")
+    rows += concurrency_rows(max(3, r // 2), env, work)
+    print_table(rows, r)
     shutil.rmtree(work, ignore_errors=True)
     server.shutdown()
 

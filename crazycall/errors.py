@@ -9,16 +9,22 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     CrazycallError               exit 1 (unexpected)
     ├── UsageError          2    bad flags, unknown model or protocol
     ├── ConfigError         3    tools.yaml, plugins, config file: names path:line and field
+    │   └── PluginImportError    a plugin module raised while being imported (.detail)
     ├── ProviderError       4    HTTP error from the router (protocol, status, request id, type, message)
     │   ├── AuthenticationError
     │   ├── RateLimitError       (.retry_after)
     │   └── ServerError
-    ├── TransportError      5    timeouts, refused connections, a stream cut short
+    ├── TransportError      5    the network failed us; split by kind so nobody matches on strings
+    │   ├── TransportTimeout     connect, read, write or pool timeout
+    │   │   └── DeadlineExceeded the whole-request deadline (--timeout) passed; never retried
+    │   ├── ConnectFailed        no connection (refused, unknown host, TLS handshake)
+    │   └── StreamCut            a body or stream that ended before its end (closed early, no terminal event)
     ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
     │   └── MalformedToolCall    the model's tool call failed on the provider's side twice in a row
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
     │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
+    ├── SmokeFailed      4-6, 1  ``crazycall smoke``: a case failed (the most severe failure's code)
     ├── Interrupted       130    Ctrl-C
     └── OutputClosed      141    stdout's reader went away (``| head``): silent, like SIGPIPE
     OK 0
@@ -71,6 +77,14 @@ class UsageError(CrazycallError):
 class ConfigError(CrazycallError):
     exit_code = EXIT_CONFIG
     kind = "config_error"
+
+
+class PluginImportError(ConfigError):
+    """A plugin module raised while being imported; ``detail`` is the exception's last line."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        self.detail = detail
+        super().__init__(message)
 
 
 class ProviderError(CrazycallError):
@@ -130,8 +144,27 @@ class ServerError(ProviderError):
 
 
 class TransportError(CrazycallError):
+    """The exchange failed below the protocol. The subclasses say how; all share ``kind`` (a ``--json``
+    contract) and exit 5, and a plain TransportError is any other httpx failure."""
+
     exit_code = EXIT_TRANSPORT
     kind = "transport_error"
+
+
+class TransportTimeout(TransportError):
+    """A connect, read, write or pool timeout (httpx's ``TimeoutException``)."""
+
+
+class DeadlineExceeded(TransportTimeout):
+    """The whole-request deadline (``--timeout``) passed; never retried."""
+
+
+class ConnectFailed(TransportError):
+    """No connection to the router: refused, unknown host, TLS handshake (a connect timeout is a TransportTimeout)."""
+
+
+class StreamCut(TransportError):
+    """The body or stream ended before its end: the peer closed it early, or no terminal event arrived."""
 
 
 class ProtocolViolation(CrazycallError):
@@ -160,6 +193,16 @@ class RepeatedToolCalls(LoopLimitExceeded):
 class ToolErrorsPresent(CrazycallError):
     exit_code = EXIT_TOOL_ERROR
     kind = "tool_error"
+
+
+class SmokeFailed(CrazycallError):
+    """At least one smoke case failed; ``exit_code`` is that of the most severe failure (smoke.runner.SEVERITY)."""
+
+    kind = "smoke_failed"
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Interrupted(CrazycallError):

@@ -1,30 +1,39 @@
 """The only module that talks HTTP (httpx + httpx-sse).
 
-Owns the base URL, auth placement (headers or query, as the adapter says), one connection pool for the whole
-run (keep-alive across turns), timeouts (connect, read, and a deadline for a whole model request, stream and
-retries included), retries with capped, jittered backoff, status -> ProviderError (through the adapter's
-``parse_error``), httpx exceptions -> TransportError, the ``observer`` hook that shows a transcript every raw
-request, response body and stream event, the ``on_wait`` hook that runs whenever a stream is about to wait for
-the network (so buffered output can be flushed then, not once per delta), and redaction at the boundary (httpx
-puts the full URL, Gemini's ``?key=`` included, into its exception messages). It knows nothing about any
-protocol's payloads; the SSE grammar is crazycall.sse's. Bodies are read within size limits (decompressed
-and counted by crazycall.transport_limits while they arrive): a body past its limit is a ProtocolViolation,
-never retried.
+Owns the base URL, auth placement (headers or query, as the adapter says), the exchange over the process's
+shared client for that base URL (crazycall.transport_clients: keep-alive across turns and conversations),
+timeouts (connect, read, and a deadline for a whole model request, stream and retries included), retries
+(when and how long to wait: crazycall.transport_retry), status -> ProviderError (through the adapter's
+``parse_error``), httpx exceptions -> TransportError by kind (timeout, connect, a cut body or stream), the
+``observer`` hook that shows a transcript every raw request, response body and stream event, the ``on_wait``
+hook that runs whenever a stream is about to wait for the network (so buffered output can be flushed then,
+not once per delta), and redaction at the boundary (httpx puts the full URL, Gemini's ``?key=`` included,
+into its exception messages). It knows nothing about any protocol's payloads; the SSE grammar is
+crazycall.sse's. Bodies are read within size limits (decompressed and counted by crazycall.transport_limits
+while they arrive): a body past its limit is a ProtocolViolation, never retried.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sys
+import threading
 import time
-import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crazycall import __version__
-from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
+from crazycall import transport_clients
+from crazycall.errors import (
+    ConnectFailed,
+    CrazycallError,
+    DeadlineExceeded,
+    ProtocolViolation,
+    ProviderError,
+    StreamCut,
+    TransportError,
+    TransportTimeout,
+)
 from crazycall.events import StreamEvent
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter
 from crazycall.protocols.jsonutil import fix_surrogates
@@ -32,9 +41,7 @@ from crazycall.redact import redact
 from crazycall.settings import DEFAULT_MAX_RETRIES
 from crazycall.sse import EventTooLarge, ServerEvent, read_events
 from crazycall.transport_deadline import Attempt as _Attempt
-from crazycall.transport_deadline import DeadlineExceeded as DeadlineExceeded
 from crazycall.transport_limits import (
-    ACCEPT_ENCODING,
     DEFAULT_MAX_ERROR_BYTES,
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -46,33 +53,12 @@ from crazycall.transport_limits import (
     read_body,
     size,
 )
+from crazycall.transport_retry import RETRY_STATUSES as RETRY_STATUSES
+from crazycall.transport_retry import retryable, wait_before
 
+transport_clients.no_httpx_cli()
 
-def _no_httpx_cli() -> None:
-    """Keep httpx's command-line client out of the process.
-
-    ``httpx/__init__`` runs ``from ._main import main``, and ``httpx._main`` imports click, pygments and half of
-    Rich (progress bars, syntax highlighting) whenever click is installed, as it is next to the MCP SDK: about
-    90 ms of every run, for a CLI we never call. A stand-in module registered first is what that import then
-    finds. Done only when httpx is not imported yet (a plugin or a test may have imported the real thing).
-    """
-    if "httpx" in sys.modules or "httpx._main" in sys.modules:
-        return
-    stub = types.ModuleType("httpx._main", "Stand-in for httpx's command-line client (see crazycall.transport).")
-
-    def main() -> None:
-        raise RuntimeError("httpx's command-line client is not available inside crazycall")
-
-    stub.main = main  # type: ignore[attr-defined]
-    sys.modules["httpx._main"] = stub
-
-
-_no_httpx_cli()
-
-import httpx  # noqa: E402  (after the stand-in above)
-
-#: PROTOCOLS.md §1.5, §3.5, §4.5, §5: what the official SDKs retry (529 is Anthropic's overload).
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+import httpx  # noqa: E402  (after the stand-in for httpx's command-line client)
 
 Observer = Callable[[str, Mapping[str, Any]], None]
 """``observer(kind, record)`` with kind ``request``, ``response``, ``event`` or ``retry`` (see Transport)."""
@@ -97,7 +83,11 @@ class TransportOptions:
 
 
 class Transport:
-    """One httpx.Client for a whole run. Use as a context manager.
+    """One conversation's requests, over the shared client for its base URL. Use as a context manager.
+
+    ``connections`` is how many conversations may run at once against this base URL: the shared keep-alive
+    pool keeps that many connections. ``close`` returns the client to the process (the last user closes it)
+    and hangs up this Transport's requests still waiting, so another thread's blocked read ends.
 
     ``observer`` (optional) sees every raw exchange before anything is parsed, so a transcript keeps what
     arrived even when parsing then fails: ``request`` (method, path, query without auth, stream, body,
@@ -116,6 +106,7 @@ class Transport:
         jitter: Callable[[], float] = random.random,
         observer: Observer | None = None,
         on_wait: Callable[[], None] | None = None,
+        connections: int = 1,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or ""
@@ -124,12 +115,10 @@ class Transport:
         self._jitter = jitter
         self._observer = observer
         self._on_wait = on_wait
-        o = self.options
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
-            headers={"user-agent": f"crazycall/{__version__}", "accept-encoding": ACCEPT_ENCODING},
-            follow_redirects=False,
-        )
+        self._lease: transport_clients.Lease | None = transport_clients.acquire(self.base_url, connections)
+        self._client = self._lease.client
+        self._lock = threading.Lock()
+        self._attempts: set[_Attempt] = set()
         #: number of HTTP requests built (retries included)
         self.requests_sent = 0
 
@@ -140,7 +129,26 @@ class Transport:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            lease, self._lease = self._lease, None
+            attempts = list(self._attempts)
+        for attempt in attempts:
+            attempt.hang_up()
+        if lease is not None:
+            lease.release()
+
+    def _begin(self, deadline_at: float | None) -> _Attempt:
+        attempt = _Attempt(deadline_at)
+        with self._lock:
+            if self._lease is None:
+                raise TransportError(f"{self.base_url}: the transport is closed")
+            self._attempts.add(attempt)
+        return attempt
+
+    def _end(self, attempt: _Attempt) -> None:
+        attempt.cancel()
+        with self._lock:
+            self._attempts.discard(attempt)
 
     # ------------------------------------------------------------------ public
 
@@ -149,13 +157,13 @@ class Transport:
         deadline_at = self._deadline_at()
         attempt_no = 0
         while True:
-            attempt = _Attempt(deadline_at)
+            attempt = self._begin(deadline_at)
             try:
                 return self._send_once(adapter, request, attempt, attempt_no)
             except CrazycallError as err:
                 attempt_no = self._before_retry(err, attempt_no, attempt)
             finally:
-                attempt.cancel()
+                self._end(attempt)
 
     def stream(self, adapter: ProtocolAdapter, request: HttpRequest) -> Iterator[StreamEvent]:
         """POST a streaming request and yield the adapter's neutral events as SSE arrives.
@@ -167,7 +175,7 @@ class Transport:
         attempt_no = 0
         while True:
             delivered = False
-            attempt = _Attempt(deadline_at)
+            attempt = self._begin(deadline_at)
             try:
                 events = self._stream_once(adapter, request, attempt, attempt_no)
                 first = next(events, None)
@@ -182,7 +190,7 @@ class Transport:
                     raise
                 attempt_no = self._before_retry(err, attempt_no, attempt)
             finally:
-                attempt.cancel()
+                self._end(attempt)
 
     # ------------------------------------------------------------------ one attempt
 
@@ -259,9 +267,11 @@ class Transport:
         except BodyRefused as exc:
             hint = " (max_stream_bytes in the config file)" if isinstance(exc, BodyTooLarge) else ""
             raise self._refused(adapter, request, f"{exc}{hint}") from None
-        except TransportError:
+        except TransportError as err:
             if attempt.expired():  # the watchdog's hang-up looks like a cut stream to the adapter
                 raise self._deadline_error(adapter, request) from None
+            if type(err) is TransportError:  # the adapter saw the stream end before its terminal event
+                raise StreamCut(err.message) from None
             raise
         except ProviderError as err:  # an error event inside a 200 stream
             err.protocol, err.endpoint = adapter.name, request.path
@@ -347,31 +357,18 @@ class Transport:
 
     def _before_retry(self, err: CrazycallError, attempt_no: int, attempt: _Attempt) -> int:
         """Sleep before the next attempt and return its number, or re-raise ``err`` when it must not be retried."""
-        if not self._retryable(err) or attempt_no >= self.options.max_retries:
+        o = self.options
+        if not retryable(err) or attempt_no >= o.max_retries:
             raise err
-        wait = self._wait(err, attempt_no)
+        wait = wait_before(
+            err, attempt_no, base=o.backoff_base, cap=o.backoff_cap, max_wait=o.max_retry_wait, jitter=self._jitter
+        )
         left = attempt.remaining()
         if left is not None and wait >= left:  # sleeping past the deadline would only fail later
             raise err
         self._observe("retry", {"attempt": attempt_no + 1, "wait": round(wait, 3), "error": str(err)})
         self._sleep(wait)
         return attempt_no + 1
-
-    @staticmethod
-    def _retryable(err: CrazycallError) -> bool:
-        if isinstance(err, ProviderError):
-            if err.retryable is not None:  # x-should-retry (§1.5) or the adapter's reading of the body
-                return err.retryable
-            return err.status in RETRY_STATUSES
-        return isinstance(err, TransportError) and not isinstance(err, DeadlineExceeded)
-
-    def _wait(self, err: CrazycallError, attempt_no: int) -> float:
-        o = self.options
-        stated = err.retry_after if isinstance(err, ProviderError) else None
-        if stated is not None:
-            return min(max(stated, 0.0), o.max_retry_wait)
-        backoff = min(o.backoff_base * float(2**attempt_no), o.backoff_cap)
-        return backoff * (0.75 + self._jitter() * 0.25)  # jitter: spread clients that failed together
 
     def _deadline_error(self, adapter: ProtocolAdapter, request: HttpRequest) -> DeadlineExceeded:
         return DeadlineExceeded(
@@ -390,7 +387,17 @@ class Transport:
             url = httpx.URL(self.base_url)  # the address only: a key in the URL's query never gets here
             port = url.port or (443 if url.scheme == "https" else 80)
             detail = f"cannot connect to {url.host}:{port}: {detail}"
-        return TransportError(f"{adapter.name} {request.path}: {kind}: {detail}")
+        return _error_class(exc, attempt.responded)(f"{adapter.name} {request.path}: {kind}: {detail}")
+
+
+def _error_class(exc: Exception, responded: bool) -> type[TransportError]:
+    """The kind of an httpx failure: a timeout (connect included), no connection, or a body that broke off
+    after the headers arrived; anything else (e.g. the server hung up before answering) is plain."""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportTimeout
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectFailed
+    return StreamCut if responded else TransportError
 
 
 def _drain(events: Iterator[Any], limit: int = 16) -> None:

@@ -16,21 +16,12 @@ from pathlib import Path
 from typing import TextIO
 
 from crazycall.ask import router_endpoint
-from crazycall.errors import CrazycallError, UsageError
+from crazycall.errors import SmokeFailed as SmokeFailed  # its home is errors.py
+from crazycall.errors import UsageError
 from crazycall.settings import DEFAULT_SMOKE_CONCURRENCY, DEFAULT_SMOKE_TIMEOUT, load_settings
 from crazycall.smoke.runner import TOOL_CHOICES, CaseResult
 
 OUTPUT_MODES = ("auto", "rich", "plain", "json")
-
-
-class SmokeFailed(CrazycallError):
-    """At least one case failed; ``exit_code`` is that of the most severe failure (see runner.SEVERITY)."""
-
-    kind = "smoke_failed"
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,10 @@ def smoke(opts: SmokeOptions, out: TextIO | None = None, cwd: Path | None = None
             max_retries=settings.max_retries,
             concurrency=opts.concurrency,
         )
-        results = run_cases(cases, lambda case: run_case(case, config), opts.concurrency)
+        from crazycall.transport_clients import shared
+
+        with shared(base_url, opts.concurrency):  # one client and its warm connections for every case
+            results = run_cases(cases, lambda case: run_case(case, config), opts.concurrency)
     elapsed_ms = (time.perf_counter() - started) * 1000
     _report(opts, results, out)
     if opts.junit is not None:

@@ -28,7 +28,9 @@ from crazycall.errors import (
     Interrupted,
     ProtocolViolation,
     ProviderError,
+    StreamCut,
     TransportError,
+    TransportTimeout,
 )
 from crazycall.events import StreamEvent
 from crazycall.model import HttpModel, TurnOptions, ask_turn, endpoint_for
@@ -129,26 +131,21 @@ class Exchange:
             else:
                 reason = f"HTTP {err.status} from {path}: {_clip(err.provider_message)}"
         elif isinstance(err, TransportError):
-            reason = self._transport_reason(message)
+            reason = self._transport_reason(err, message)
         elif isinstance(err, ProtocolViolation):
             reason = f"protocol violation: {_clip(message)}"
         else:
             reason = _clip(message)
         return CaseFailure(prefix + reason, err.exit_code, str(err))
 
-    def _transport_reason(self, message: str) -> str:
-        if message.startswith(_TIMEOUTS) or "deadline" in message:
+    def _transport_reason(self, err: TransportError, message: str) -> str:
+        if isinstance(err, TransportTimeout):  # the deadline included
             return f"timeout after {self.config.timeout:g} s"
         # A body that stops part-way: events already arrived, the adapter saw no terminal event, or httpx
         # saw the connection close inside the (chunked) body.
-        cut = self.events > 0 or any(sign in message for sign in _CUT_SIGNS)
-        if cut:
+        if self.events > 0 or isinstance(err, StreamCut):
             return f"{'stream' if self.config.stream else 'response'} cut: {_clip(message)}"
         return f"transport error: {_clip(message)}"
-
-
-_TIMEOUTS = ("ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout")
-_CUT_SIGNS = ("stream ended", "incomplete chunked read", "without sending complete message body")
 
 
 def _strip_prefix(text: str, prefix: str) -> str:
@@ -187,7 +184,8 @@ class _Attempt:
             max_retries=self.config.max_retries,
             max_retry_wait=timeout,
         )
-        transport = Transport(self.config.base_url, self.config.api_key, options)
+        config = self.config
+        transport = Transport(config.base_url, config.api_key, options, connections=config.concurrency)
         self.started = time.perf_counter()  # latency measures the router, not building an SSL context
         with self._lock:
             self._transport = transport

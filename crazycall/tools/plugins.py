@@ -28,20 +28,13 @@ from types import ModuleType
 from typing import Any
 
 from crazycall.errors import ConfigError, CrazycallError
+from crazycall.errors import PluginImportError as PluginImportError  # its home is errors.py
 from crazycall.tools.decorator import check_tool_name, options_of, tool_name
 
 ENTRY_POINT_GROUP = "crazycall.plugins"
 
 #: resolved plugin file -> its module, for the duration of one ``load_registry`` call
 ModuleCache = dict[Path, ModuleType]
-
-
-class PluginImportError(ConfigError):
-    """A plugin module raised while being imported; ``detail`` is the exception's last line."""
-
-    def __init__(self, message: str, detail: str) -> None:
-        self.detail = detail
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

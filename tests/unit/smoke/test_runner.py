@@ -11,7 +11,15 @@ from typing import Any, cast
 import pytest
 
 from crazycall.conversation import STOP_END_TURN, Message, ModelResponse, TextPart, ToolCall
-from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, TransportError
+from crazycall.errors import (
+    CrazycallError,
+    DeadlineExceeded,
+    ProtocolViolation,
+    ProviderError,
+    StreamCut,
+    TransportError,
+    TransportTimeout,
+)
 from crazycall.events import StreamEvent
 from crazycall.protocols.assembler import replay
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter
@@ -162,11 +170,11 @@ def test_round_trip_is_not_attempted_after_a_failed_first_answer() -> None:
         ),
         (
             CHAT,
-            TransportError("chat /v1/chat/completions: ReadTimeout: timed out"),
+            TransportTimeout("chat /v1/chat/completions: ReadTimeout: timed out"),
             "timeout after 60 s",
             5,
         ),
-        (CHAT, TransportError("request took longer than the 60 s deadline"), "timeout after 60 s", 5),
+        (CHAT, DeadlineExceeded("request took longer than the 60 s deadline"), "timeout after 60 s", 5),
         (
             CHAT,
             Cut(answer(GOOD_CALL), TransportError("chat /v1/chat/completions: RemoteProtocolError: peer closed")),
@@ -175,7 +183,7 @@ def test_round_trip_is_not_attempted_after_a_failed_first_answer() -> None:
         ),
         (
             CHAT,
-            TransportError("chat /v1/chat/completions: stream ended before data: [DONE] and before any finish_reason"),
+            StreamCut("chat /v1/chat/completions: stream ended before data: [DONE] and before any finish_reason"),
             "stream cut: stream ended before data: [DONE]",
             5,
         ),
@@ -195,7 +203,7 @@ def test_errors_become_one_line_reasons(case: SmokeCase, outcome: Script, reason
 
 
 def test_a_non_streamed_body_cut_short_is_a_response_cut() -> None:
-    error = TransportError(
+    error = StreamCut(
         "chat /v1/chat/completions: RemoteProtocolError: peer closed connection without sending "
         "complete message body (received 259 bytes, expected 519)"
     )
