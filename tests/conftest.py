@@ -1,4 +1,8 @@
-"""Test-wide guards: a clean environment and no traffic anywhere but loopback."""
+"""Test-wide guards: a clean environment, no traffic anywhere but loopback, and a marker per test tree.
+
+Markers come from the path (``tests/unit`` -> ``unit``, ``tests/integration`` -> ``integration``), so
+``pytest -m unit`` runs the fast in-process tests and nobody has to remember to mark a new file.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+#: the top-level folders under tests/ that name a marker (registered in pyproject.toml)
+_TREES = ("unit", "integration")
+_TESTS = Path(__file__).parent
 
 _real_connect = socket.socket.connect
 _real_create_connection = socket.create_connection
@@ -30,6 +38,13 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     if not _is_loopback(address):
         raise ConnectionRefusedError(f"tests may only connect to loopback, not {address!r}")
     return _real_connect(self, address)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tree = item.path.relative_to(_TESTS).parts[0] if item.path.is_relative_to(_TESTS) else ""
+        if tree in _TREES:
+            item.add_marker(tree)
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -75,7 +76,7 @@ def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-EXPECTED_LIST = [
+EXPECTED_LIST: list[dict[str, Any]] = [
     {
         "name": "get_weather",
         "description": "Current weather (YAML) [sample]",
