@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.conftest import REPO
+from tests.integration.conftest import cli as run
 
 PLUGIN = """\
     from __future__ import annotations
@@ -69,11 +67,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             module = sys.modules.pop(name)
             if hasattr(module, "RELEASE"):
                 module.RELEASE.set()
-
-
-def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), input=input)
-    return result.exit_code, result.stdout, result.stderr
 
 
 EXPECTED_LIST: list[dict[str, Any]] = [

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter
+from tests.integration.conftest import KEY, cli
 
 PY = json.dumps(sys.executable)
-KEY = "sk-test-command-tools-0001"
 TOOLS = f"""\
 tools:
   shout_text:
@@ -47,11 +45,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "250")
     return tmp_path
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def ask_json(prompt: str, *args: str) -> tuple[int, dict[str, Any]]:

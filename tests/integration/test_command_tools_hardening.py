@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter
 from crazycall.tools import processes
+from tests.integration.conftest import KEY, cli
 
-KEY = "sk-test-command-hardening-0001"
 TOOLS = """\
 tools:
   find_logs:
@@ -52,11 +50,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / name).write_text("some text\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def ask_via_router(prompt: str) -> tuple[int, dict[str, Any], list[Any]]:

@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.errors import ConfigError
 from crazycall.tools.loader import open_registry
+from tests.integration.conftest import REPO, cli
 
 pytest.importorskip("mcp")
 
-REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "tests" / "fixtures" / "mcp_server.py"
 PY = json.dumps(sys.executable)
 
@@ -55,11 +53,6 @@ def project(tmp_path: Path, servers: str, tools: str = "") -> Path:
     path = tmp_path / "tools.yaml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def ask_json(tools: Path, prompt: str, *args: str) -> tuple[int, dict[str, Any]]:

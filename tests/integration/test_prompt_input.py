@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.conftest import REPO
 
 
 def run(args: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,8 @@ import pytest
 
 from crazycall.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_PROVIDER, EXIT_USAGE
 from crazycall.offline.server import OfflineRouter
-from tests.integration.test_output_modes import PROMPT, TOOLS, run_cli
+from tests.integration.conftest import TOOLS, run_cli
+from tests.integration.test_output_modes import PROMPT
 
 # quick_check answers at once; slow_job takes long enough for a test to act while it runs.
 SLOW_TOOLS = '''

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter, RecordedRequest
+from tests.integration.conftest import KEY
 
-KEY = "sk-test-smoke-0001"
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "junit-10.xsd"
 DEFAULT_NAMES = ["gpt-5.4 [chat]", "gpt-5.4 [responses]", "claude-sonnet-4-6 [messages]", "gemini-3-pro [gemini]"]
 KEYS = {
@@ -39,12 +39,6 @@ KEYS = {
     "detail",
     "answer",
 }
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
 
 
 def run(router: OfflineRouter | None, *args: str) -> tuple[int, str, str]:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,7 @@ import pytest
 
 from crazycall.offline.server import OfflineRouter
 from crazycall.offline.wire import Fault
-
-from .test_reliability_network import CHAINED, FAST_503, KEY, REPO, WEATHER, Outcome, ask, invoke
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
+from tests.integration.conftest import CHAINED, FAST_503, KEY, REPO, WEATHER, Outcome, ask, invoke
 
 
 def folder(home: Path) -> Path:
