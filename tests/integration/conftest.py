@@ -54,6 +54,14 @@ def router() -> Iterator[OfflineRouter]:
 # ---------------------------------------------------------------- in process (CliRunner)
 
 
+def json_out(stdout: str, stderr: str) -> Any:
+    """stdout parsed as the one JSON document a ``--json`` run prints, or a failure that shows both streams."""
+    try:
+        return json.loads(stdout)
+    except ValueError:
+        pytest.fail(f"stdout is not one JSON document: {stdout!r} stderr: {stderr!r}")
+
+
 @dataclass
 class Outcome:
     code: int
@@ -62,10 +70,7 @@ class Outcome:
 
     @property
     def data(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.stdout)
-        except ValueError:
-            pytest.fail(f"stdout is not one JSON object: {self.stdout!r} stderr: {self.stderr!r}")
+        value = json_out(self.stdout, self.stderr)
         assert isinstance(value, dict)
         return value
 

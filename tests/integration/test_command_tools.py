@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crazycall.offline.server import OfflineRouter
-from tests.integration.conftest import KEY, cli
+from tests.integration.conftest import KEY, cli, json_out
 
 PY = json.dumps(sys.executable)
 TOOLS = f"""\
@@ -49,10 +49,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def ask_json(prompt: str, *args: str) -> tuple[int, dict[str, Any]]:
     code, out, err = cli("ask", "--offline", "--json", "--no-transcript", *args, prompt)
-    try:
-        return code, json.loads(out)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {out!r} stderr: {err!r}")
+    return code, json_out(out, err)
 
 
 def test_tools_list_shows_command_tools() -> None:

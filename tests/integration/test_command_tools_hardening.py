@@ -17,7 +17,7 @@ import pytest
 
 from crazycall.offline.server import OfflineRouter
 from crazycall.tools import processes
-from tests.integration.conftest import KEY, cli
+from tests.integration.conftest import KEY, cli, json_out
 
 TOOLS = """\
 tools:
@@ -57,10 +57,7 @@ def ask_via_router(prompt: str) -> tuple[int, dict[str, Any], list[Any]]:
     with OfflineRouter(api_key=KEY) as router:
         code, out, err = cli("ask", "--base-url", router.url, "--api-key", KEY, "--json", "--no-transcript", prompt)
         messages = router.requests[-1].body["messages"]
-    try:
-        return code, json.loads(out), messages
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {out!r} stderr: {err!r}")
+    return code, json_out(out, err), messages
 
 
 def test_a_model_cannot_smuggle_delete_into_find(project: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from crazycall.errors import ConfigError
 from crazycall.tools.loader import open_registry
-from tests.integration.conftest import REPO, cli
+from tests.integration.conftest import REPO, cli, json_out
 
 pytest.importorskip("mcp")
 
@@ -57,10 +57,7 @@ def project(tmp_path: Path, servers: str, tools: str = "") -> Path:
 
 def ask_json(tools: Path, prompt: str, *args: str) -> tuple[int, dict[str, Any]]:
     code, out, err = cli("ask", "--offline", "--json", "--no-transcript", "-t", str(tools), *args, prompt)
-    try:
-        return code, json.loads(out)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {out!r} stderr: {err!r}")
+    return code, json_out(out, err)
 
 
 def _gone(pid: int) -> bool:

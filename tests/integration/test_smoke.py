@@ -17,11 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import xmlschema
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter, RecordedRequest
-from tests.integration.conftest import KEY
+from tests.integration.conftest import KEY, cli, json_out
 
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "junit-10.xsd"
 DEFAULT_NAMES = ["gpt-5.4 [chat]", "gpt-5.4 [responses]", "claude-sonnet-4-6 [messages]", "gemini-3-pro [gemini]"]
@@ -43,16 +41,12 @@ KEYS = {
 
 def run(router: OfflineRouter | None, *args: str) -> tuple[int, str, str]:
     base = ["smoke", "--base-url", router.url, "--api-key", KEY] if router else ["smoke"]
-    result = CliRunner().invoke(app, [*base, *args])
-    return result.exit_code, result.stdout, result.stderr
+    return cli(*base, *args)
 
 
 def run_json(router: OfflineRouter | None, *args: str) -> tuple[int, list[dict[str, Any]], str]:
     code, out, err = run(router, "--json", *args)
-    try:
-        data = json.loads(out)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON array: {out!r} stderr: {err!r}")
+    data = json_out(out, err)
     assert isinstance(data, list)
     return code, data, err
 
