@@ -114,14 +114,16 @@ def assert_clean_failure(outcome: Outcome, code: int) -> str:
 
 
 def run_cli(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m crazycall ARGS`` with pipes for stdin, stdout and stderr, in the test's clean environment."""
+    """``python -m crazycall ARGS`` in the test's clean environment, stdout and stderr piped; stdin is ``input``
+    through a pipe, or empty (never the test runner's own stdin)."""
     return subprocess.run(
         [sys.executable, "-m", "crazycall", *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
         capture_output=True,
         text=True,
         timeout=timeout,
