@@ -4,7 +4,7 @@ Whatever a server sends — any JSON body, a fixture with a node replaced or del
 shaped from that protocol's own vocabulary, a fixture stream with events mutated, dropped or spliced in — an
 adapter either parses it or raises a CrazycallError (ProtocolViolation, ProviderError, TransportError), never
 anything else. A stream that parses ends in exactly one ResponseCompleted, and a response that parses can be
-sent back: the follow-up request builds and is plain JSON.
+sent back: the follow-up request builds, and is standard JSON when what came in was.
 
 The per-protocol input comes from tests/fixtures/<protocol>/ alone (bodies, streams, and the keys, strings and
 event names found in them), so a new fixture or a fifth adapter is covered without touching this file.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -126,19 +127,25 @@ def parse_stream(protocol: str, events: list[SSEvent]) -> None:
     out = list(adapter(protocol).parse_stream(events))
     assert isinstance(out[-1], ResponseCompleted), out[-1:]
     assert sum(isinstance(e, ResponseCompleted) for e in out) == 1
-    follow_up(protocol, out[-1].response)
+    wire_json = not any(word in e.data for e in events for word in ("Infinity", "NaN"))
+    follow_up(protocol, out[-1].response, strict=wire_json)
 
 
 def parse_body(protocol: str, value: Any) -> None:
-    follow_up(protocol, adapter(protocol).parse_response(value))
+    follow_up(protocol, adapter(protocol).parse_response(value), strict=finite(value))
 
 
-def follow_up(protocol: str, response: ModelResponse) -> None:
-    """Whatever was parsed goes back out: the next request builds and is strict JSON."""
+def finite(value: Any) -> bool:
+    """No inf in ``value``: it could have come from standard JSON (Python's json also reads ``Infinity``)."""
+    return all(not isinstance(node, float) or math.isfinite(node) for node in _walk(value))
+
+
+def follow_up(protocol: str, response: ModelResponse, strict: bool) -> None:
+    """Whatever was parsed goes back out: the next request builds, and is standard JSON if the input was."""
     conversation = Conversation.start("Go").append(response.message)
     for stream in (False, True):
         request = adapter(protocol).build_request(conversation, [WEATHER], RequestOptions("m-1", stream=stream))
-        json.dumps(request.body, allow_nan=False)
+        json.dumps(request.body, allow_nan=not strict)
 
 
 # ---------------------------------------------------------------- bodies
