@@ -7,6 +7,7 @@ Markers come from the path (``tests/unit`` -> ``unit``, ``tests/integration`` ->
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,12 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     if not _is_loopback(address):
         raise ConnectionRefusedError(f"tests may only connect to loopback, not {address!r}")
     return _real_connect(self, address)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject's addopts): two workers per core. Most of a test's wall time is spent waiting on a
+    subprocess or a loopback server, so one worker per core leaves the cores idle half the time."""
+    return 2 * (os.cpu_count() or 1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
