@@ -30,7 +30,7 @@ from crazycall.protocols import PROTOCOLS, get_adapter
 from crazycall.protocols.base import ProtocolAdapter, RequestOptions, SSEvent
 from tests.helpers import FIXTURES, fixture_json, fixture_text, sse_events
 
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WEATHER = ToolSpec("get_weather", "", {"type": "object", "properties": {"city": {"type": "string"}}})
 
 JSON: st.SearchStrategy[Any] = st.recursive(
@@ -81,15 +81,26 @@ def vocabulary(protocol: str) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[s
     return tuple(keys), tuple(json.loads(leaf) for leaf in leaves), tuple(names)
 
 
-def shaped(protocol: str) -> st.SearchStrategy[Any]:
-    """JSON built from the protocol's own keys and values: reaches the parsers' deeper branches."""
+# Strategies are built once per protocol (functools.cache): building and validating one per example is slow.
+
+
+@functools.cache
+def anything(protocol: str) -> st.SearchStrategy[Any]:
+    """Arbitrary JSON, or JSON built from the protocol's own keys and values (reaches deeper branches)."""
     keys, leaves, _ = vocabulary(protocol)
-    leaf = st.sampled_from(leaves) | JSON if leaves else JSON
-    return st.recursive(
-        leaf,
+    shaped = st.recursive(
+        st.sampled_from(leaves) | JSON,
         lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(keys), children, max_size=5),
         max_leaves=16,
     )
+    return JSON | shaped
+
+
+@functools.cache
+def event(protocol: str) -> st.SearchStrategy[SSEvent]:
+    """One SSE event: JSON (arbitrary or shaped), text or [DONE], under one of the protocol's event names."""
+    payload = st.one_of(anything(protocol).map(json.dumps), st.text(max_size=12), st.just("[DONE]"))
+    return st.builds(SSEvent, data=payload, event=st.sampled_from(vocabulary(protocol)[2]))
 
 
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -156,7 +167,7 @@ parametrize_protocols = pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @parametrize_protocols
 def test_every_protocol_has_fixture_bodies_and_streams(protocol: str) -> None:
     # the properties below draw from these; an empty list would make them test nothing
-    assert bodies(protocol) and streams(protocol)
+    assert bodies(protocol) and streams(protocol) and vocabulary(protocol)[1]
     assert len(vocabulary(protocol)[0]) > 5
 
 
@@ -164,7 +175,7 @@ def test_every_protocol_has_fixture_bodies_and_streams(protocol: str) -> None:
 @PROPERTY
 @given(data=st.data())
 def test_any_json_body_parses_or_raises_a_crazycall_error(protocol: str, data: st.DataObject) -> None:
-    value = data.draw(JSON | shaped(protocol))
+    value = data.draw(anything(protocol))
     only_crazycall_errors(lambda: parse_body(protocol, value))
 
 
@@ -174,7 +185,7 @@ def test_any_json_body_parses_or_raises_a_crazycall_error(protocol: str, data: s
 def test_a_mutated_fixture_body_parses_or_raises_a_crazycall_error(protocol: str, data: st.DataObject) -> None:
     value = fixture_json(f"{protocol}/{data.draw(st.sampled_from(bodies(protocol)))}")
     for _ in range(data.draw(st.integers(1, 3))):
-        value = mutate(value, data, JSON | shaped(protocol))
+        value = mutate(value, data, anything(protocol))
     only_crazycall_errors(lambda: parse_body(protocol, value))
 
 
@@ -185,9 +196,7 @@ def test_a_mutated_fixture_body_parses_or_raises_a_crazycall_error(protocol: str
 @PROPERTY
 @given(data=st.data())
 def test_any_event_sequence_parses_or_raises_a_crazycall_error(protocol: str, data: st.DataObject) -> None:
-    names = st.sampled_from(vocabulary(protocol)[2])
-    payload = st.one_of(shaped(protocol).map(json.dumps), JSON.map(json.dumps), st.text(max_size=12), st.just("[DONE]"))
-    events = data.draw(st.lists(st.builds(SSEvent, data=payload, event=names), max_size=10))
+    events = data.draw(st.lists(event(protocol), max_size=10))
     only_crazycall_errors(lambda: parse_stream(protocol, events))
 
 
@@ -207,6 +216,6 @@ def test_a_mutated_fixture_stream_parses_or_raises_a_crazycall_error(protocol: s
             events.insert(i, data.draw(st.sampled_from(data.draw(st.sampled_from(pool)))))
         else:
             with contextlib.suppress(ValueError):  # [DONE] and garbage lines stay as they are
-                value = mutate(json.loads(events[i].data), data, JSON | shaped(protocol))
+                value = mutate(json.loads(events[i].data), data, anything(protocol))
                 events[i] = SSEvent(json.dumps(value), events[i].event)
     only_crazycall_errors(lambda: parse_stream(protocol, events))
