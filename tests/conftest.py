@@ -1,7 +1,7 @@
 """Test-wide guards: a clean environment, no traffic anywhere but loopback, and a marker per test tree.
 
 Markers come from the path (``tests/unit`` -> ``unit``, ``tests/integration`` -> ``integration``), so
-``pytest -m unit`` runs the fast in-process tests and nobody has to remember to mark a new file.
+``pytest -m unit`` runs the unit tests alone (seconds) and nobody has to remember to mark a new file.
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     return _real_connect(self, address)
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` (pyproject's addopts): two workers per core. Most of a test's wall time is spent waiting on a
-    subprocess or a loopback server, so one worker per core leaves the cores idle half the time."""
+    subprocess or a loopback server, so one worker per core leaves the cores idle half the time.
+    PYTEST_XDIST_AUTO_NUM_WORKERS, when set, still decides (xdist's own hook reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
     return 2 * (os.cpu_count() or 1)
 
 
