@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 
 from crazycall.offline.server import OfflineRouter, RecordedRequest
-from tests.integration.conftest import TOOLS, cli, json_out
-
-KEY = "sk-test-integration-0001"
+from tests.integration.conftest import KEY, TOOLS, cli, json_out
 
 MODELS = {
     "chat": ("gpt-5.4", "auto"),
