@@ -235,6 +235,9 @@ def _markdown_work(monkeypatch: pytest.MonkeyPatch, terminal: bool, paragraphs: 
     monkeypatch.setattr(rich.markdown.Markdown, "__init__", counting_init)
     answer = "".join(f"Paragraph {i} says something about the weather.\n\n" for i in range(paragraphs))
     r, _out, clock = renderer(terminal=terminal)
+    # never throttled: a render slower than SLOW_RENDER (wall clock, so on a busy machine) would be skipped next
+    # time and make the count depend on the load; the throttle has its own tests below
+    r._view.slow_render = float("inf")
     play(r, clock, first_turn()[:2])
     for i in range(0, len(answer), 3):
         r(TextDelta(answer[i : i + 3]))
