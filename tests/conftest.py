@@ -1,14 +1,23 @@
-"""Test-wide guards: a clean environment and no traffic anywhere but loopback."""
+"""Test-wide guards: a clean environment, no traffic anywhere but loopback, and a marker per test tree.
+
+Markers come from the path (``tests/unit`` -> ``unit``, ``tests/integration`` -> ``integration``), so
+``pytest -m unit`` runs the unit tests alone (seconds) and nobody has to remember to mark a new file.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+#: the top-level folders under tests/ that name a marker (registered in pyproject.toml)
+_TREES = ("unit", "integration")
+_TESTS = Path(__file__).parent
 
 _real_connect = socket.socket.connect
 _real_create_connection = socket.create_connection
@@ -30,6 +39,22 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     if not _is_loopback(address):
         raise ConnectionRefusedError(f"tests may only connect to loopback, not {address!r}")
     return _real_connect(self, address)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts): two workers per core. Most of a test's wall time is spent waiting on a
+    subprocess or a loopback server, so one worker per core leaves the cores idle half the time.
+    PYTEST_XDIST_AUTO_NUM_WORKERS, when set, still decides (xdist's own hook reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return 2 * (os.cpu_count() or 1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tree = item.path.relative_to(_TESTS).parts[0] if item.path.is_relative_to(_TESTS) else ""
+        if tree in _TREES:
+            item.add_marker(tree)
 
 
 @pytest.fixture(autouse=True)

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter, RecordedRequest
-
-REPO = Path(__file__).resolve().parents[2]
-KEY = "sk-test-integration-0001"
+from tests.integration.conftest import KEY, TOOLS, cli, json_out
 
 MODELS = {
     "chat": ("gpt-5.4", "auto"),
@@ -41,15 +36,8 @@ def router() -> Iterator[OfflineRouter]:
 
 
 def ask_json(router: OfflineRouter, *args: str) -> tuple[int, dict[str, Any], str]:
-    runner = CliRunner()
-    base = ["ask", "--base-url", router.url, "--api-key", KEY, "-t", str(REPO / "tools.yaml")]
-    base += ["--plugins", str(REPO / "plugins"), "--json"]
-    result = runner.invoke(app, [*base, *args])
-    try:
-        data = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {result.stdout!r} stderr: {result.stderr!r}")
-    return result.exit_code, data, result.stderr
+    code, out, err = cli("ask", "--base-url", router.url, "--api-key", KEY, *TOOLS, "--json", *args)
+    return code, json_out(out, err), err
 
 
 def _tool_results_chat(req: RecordedRequest) -> list[tuple[str, str]]:

@@ -6,16 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
+from tests.integration.conftest import cli as run
 
 KEY = "sk-test-0123456789abcdefXYZ"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def config_file(clean_env: Path) -> Path:

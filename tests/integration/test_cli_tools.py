@@ -9,13 +9,12 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.conftest import REPO
+from tests.integration.conftest import cli as run
 
 PLUGIN = """\
     from __future__ import annotations
@@ -70,12 +69,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 module.RELEASE.set()
 
 
-def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), input=input)
-    return result.exit_code, result.stdout, result.stderr
-
-
-EXPECTED_LIST = [
+EXPECTED_LIST: list[dict[str, Any]] = [
     {
         "name": "get_weather",
         "description": "Current weather (YAML) [sample]",

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter
+from tests.integration.conftest import KEY, cli, json_out
 
 PY = json.dumps(sys.executable)
-KEY = "sk-test-command-tools-0001"
 TOOLS = f"""\
 tools:
   shout_text:
@@ -49,17 +47,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
 def ask_json(prompt: str, *args: str) -> tuple[int, dict[str, Any]]:
     code, out, err = cli("ask", "--offline", "--json", "--no-transcript", *args, prompt)
-    try:
-        return code, json.loads(out)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {out!r} stderr: {err!r}")
+    return code, json_out(out, err)
 
 
 def test_tools_list_shows_command_tools() -> None:

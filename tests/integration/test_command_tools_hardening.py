@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter
 from crazycall.tools import processes
+from tests.integration.conftest import KEY, cli, json_out
 
-KEY = "sk-test-command-hardening-0001"
 TOOLS = """\
 tools:
   find_logs:
@@ -54,20 +52,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
 def ask_via_router(prompt: str) -> tuple[int, dict[str, Any], list[Any]]:
     """``ask --json`` against the offline router; also the messages of the model's last request."""
     with OfflineRouter(api_key=KEY) as router:
         code, out, err = cli("ask", "--base-url", router.url, "--api-key", KEY, "--json", "--no-transcript", prompt)
         messages = router.requests[-1].body["messages"]
-    try:
-        return code, json.loads(out), messages
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {out!r} stderr: {err!r}")
+    return code, json_out(out, err), messages
 
 
 def test_a_model_cannot_smuggle_delete_into_find(project: Path) -> None:

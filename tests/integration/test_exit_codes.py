@@ -31,9 +31,8 @@ from crazycall.errors import (
     EXIT_USAGE,
 )
 from crazycall.offline.server import OfflineRouter
-from tests.integration.test_output_modes import PROMPT, TOOLS, run_cli
-
-KEY = "sk-exit-codes-0001"
+from tests.integration.conftest import KEY, TOOLS, run_cli
+from tests.integration.test_output_modes import PROMPT
 
 BROKEN_TOOL = '''
 import crazycall

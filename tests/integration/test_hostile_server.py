@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,8 +21,7 @@ import pytest
 
 from crazycall.offline.faults import CallFault, Fault
 from crazycall.offline.server import OfflineRouter
-
-from .test_reliability_network import KEY, REPO, WEATHER, ask, assert_clean_failure, invoke
+from tests.integration.conftest import KEY, REPO, WEATHER, ask, assert_clean_failure, invoke
 
 MIB = 1024 * 1024
 CHAT_PATH = "/v1/chat/completions"
@@ -242,12 +240,6 @@ def test_a_gzip_bomb_is_exit_6_at_once_with_bounded_memory(
 
 PROTOCOLS = ["chat", "responses", "messages", "gemini"]
 DEEP = '{"a":' * 10_000 + "1" + "}" * 10_000
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
 
 
 @pytest.mark.parametrize("where", ["body", "error body"])

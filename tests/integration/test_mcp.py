@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.errors import ConfigError
 from crazycall.tools.loader import open_registry
+from tests.integration.conftest import REPO, cli, json_out
 
 pytest.importorskip("mcp")
 
-REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "tests" / "fixtures" / "mcp_server.py"
 PY = json.dumps(sys.executable)
 
@@ -57,17 +55,9 @@ def project(tmp_path: Path, servers: str, tools: str = "") -> Path:
     return path
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
 def ask_json(tools: Path, prompt: str, *args: str) -> tuple[int, dict[str, Any]]:
     code, out, err = cli("ask", "--offline", "--json", "--no-transcript", "-t", str(tools), *args, prompt)
-    try:
-        return code, json.loads(out)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON object: {out!r} stderr: {err!r}")
+    return code, json_out(out, err)
 
 
 def _gone(pid: int) -> bool:

@@ -22,8 +22,7 @@ from crazycall.events import RunFailed, RunResult, RunStarted, ToolFinished, Too
 from crazycall.render.console import ConsoleRenderer
 from crazycall.render.plain import PlainRenderer
 from crazycall.tools.approval import TerminalPrompter
-
-from .test_reliability_network import invoke
+from tests.integration.conftest import invoke
 
 WIDTHS = (60, 80, 120)
 CONFIRM_TOOLS = """\
@@ -82,7 +81,7 @@ class _Tty(io.StringIO):
 
 
 class _CtrlC(io.StringIO):
-    def readline(self, _size: int | None = -1) -> str:
+    def readline(self, _size: int | None = -1) -> str:  # type: ignore[override]  # a text stream's readline
         raise KeyboardInterrupt
 
 

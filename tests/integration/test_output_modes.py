@@ -8,17 +8,15 @@ get_weather returns sample data computed from the city name, so stdout is compar
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-TOOLS = ["-t", str(REPO / "tools.yaml"), "--plugins", str(REPO / "plugins")]
+from tests.integration.conftest import TOOLS, run_cli
+
 PROMPT = "What is the weather in Beijing?"
 ANSWER = (
     'get_weather returned {"city": "Beijing", "temperature": -4, "unit": "celsius", "conditions": "cloudy", '
@@ -27,22 +25,6 @@ ANSWER = (
 PARALLEL = "What are the weather in Paris and the time in Europe/Paris?"
 SUMMARY_KEYS = {"model", "protocol", "text", "stop_reason", "turns", "tool_calls", "usage", "run_id", "transcript"}
 CALL_KEYS = {"id", "name", "arguments", "result", "is_error", "duration_ms"}
-
-
-def run_cli(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """``python -m crazycall ARGS`` with pipes for stdin, stdout and stderr, in the test's clean environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "crazycall", *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def ask(

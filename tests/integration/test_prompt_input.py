@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.conftest import REPO, run_cli
 
 
 def run(args: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crazycall", "ask", "--offline", "--no-transcript", "--json", *args],
-        input=stdin,
-        stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    return run_cli(REPO, "ask", "--offline", "--no-transcript", "--json", *args, input=stdin)
 
 
 @pytest.mark.parametrize("args", [[], ["-"]])

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from crazycall.errors import EXIT_MAX_TURNS, EXIT_OK, EXIT_PROTOCOL
-from tests.integration.test_reliability_network import REPO, Outcome, assert_clean_failure, invoke
+from tests.integration.conftest import KEY, REPO, Outcome, assert_clean_failure, invoke
 
-KEY = "sk-protocol-edges-0001"
 STREAMS = [True, False]
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.integration.test_output_modes import ANSWER, PROMPT, TOOLS
+from tests.integration.conftest import TOOLS
+from tests.integration.test_output_modes import ANSWER, PROMPT
 from tests.unit.render.screen import Screen
 
 SLOW_TOOLS = '''

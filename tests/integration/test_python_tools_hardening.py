@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,7 @@ import pexpect
 import pytest
 
 from crazycall.offline.server import OfflineRouter
-from tests.integration.test_output_modes import run_cli
-
-KEY = "sk-pytools-hardening-0001"
+from tests.integration.conftest import KEY, run_cli
 
 NOISY = '''
 import os
@@ -212,12 +209,6 @@ def test_a_flood_of_output_is_cut_to_a_mebibyte_per_channel(project: Path) -> No
 
 
 # ---- item 2: -v shows the traceback to the user, never to the model ----
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
 
 
 def test_verbose_traceback_goes_to_stderr_and_the_model_gets_one_line(project: Path, router: OfflineRouter) -> None:

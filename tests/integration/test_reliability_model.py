@@ -6,22 +6,13 @@ run goes on), or the run stops with the documented exit code and a one-line reas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from crazycall.offline.faults import CallFault, Fault
 from crazycall.offline.server import OfflineRouter
-
-from .test_reliability_network import KEY, PROTOCOLS, STREAMS, WEATHER, ask, assert_clean_failure
+from tests.integration.conftest import PROTOCOLS, STREAMS, WEATHER, ask, assert_clean_failure
 
 REQUIRED = "invalid arguments for get_weather: $: 'city' is a required property"
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
 
 
 # ---------------------------------------------------------------- broken bodies and streams

@@ -1,92 +1,25 @@
-"""A flaky router through the real CLI: retries, exhausted retries, --max-retries, --timeout, keep-alive.
-
-Also hosts the small CLI helpers the other reliability, transcript and secrets tests import.
-"""
+"""A flaky router through the real CLI: retries, exhausted retries, --max-retries, --timeout, keep-alive."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-
-REPO = Path(__file__).resolve().parents[2]
-KEY = "sk-reliability-test-0001"
-
-MODELS = {
-    "chat": ("gpt-4o", "auto"),
-    "responses": ("gpt-5.4", "responses"),
-    "messages": ("claude-sonnet-4-6", "auto"),
-    "gemini": ("gemini-3-pro", "auto"),
-}
-WEATHER = "What is the weather in Paris?"
-CHAINED = "Tell me the weather in Paris, then the time in Europe/Paris"
-#: a fault that fails fast: a 503 whose retry-after-ms says "now" (the backoff rules have their own tests)
-FAST_503 = Fault(status=503, headers={"retry-after-ms": "0"})
-
-
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def data(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.stdout)
-        except ValueError:
-            pytest.fail(f"stdout is not one JSON object: {self.stdout!r} stderr: {self.stderr!r}")
-        assert isinstance(value, dict)
-        return value
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.startswith("crazycall: error: ")]
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
-    result = CliRunner().invoke(app, list(args), env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception  # a bare exception escaping the CLI is exactly what these tests forbid
-    return Outcome(result.exit_code, result.stdout, result.stderr)
-
-
-def ask(router: OfflineRouter, protocol: str, *args: str, key: str = KEY, stream: bool = True) -> Outcome:
-    """``crazycall ask --json`` against ``router`` with the example tools, for one protocol."""
-    model, flag = MODELS[protocol]
-    base = ["ask", "--base-url", router.url, "--api-key", key, "-t", str(REPO / "tools.yaml")]
-    base += ["--plugins", str(REPO / "plugins"), "--json", "-m", model, "-p", flag]
-    base.append("--stream" if stream else "--no-stream")
-    return invoke(*base, *args)
-
-
-def assert_clean_failure(outcome: Outcome, code: int) -> str:
-    """The run failed with ``code``, one error line and no traceback; returns the line's message."""
-    assert outcome.code == code, (outcome.stdout, outcome.stderr)
-    assert "Traceback" not in outcome.stderr
-    assert len(outcome.error_lines) == 1, outcome.stderr
-    assert outcome.data["error"]["exit_code"] == code
-    return outcome.error_lines[0].removeprefix("crazycall: error: ")
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
-
-
-PROTOCOLS = list(MODELS)
-STREAMS = [True, False]
+from tests.integration.conftest import (
+    CHAINED,
+    FAST_503,
+    KEY,
+    PROTOCOLS,
+    STREAMS,
+    WEATHER,
+    ask,
+    assert_clean_failure,
+    invoke,
+)
 
 
 @pytest.mark.parametrize("stream", STREAMS)

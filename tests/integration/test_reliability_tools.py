@@ -7,14 +7,12 @@ word each, so that a prompt names exactly one).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crazycall.offline.server import OfflineRouter
-
-from .test_reliability_network import KEY, MODELS, Outcome, invoke
+from tests.integration.conftest import KEY, MODELS, Outcome, invoke
 
 PLUGIN = '''
 import sys
@@ -60,12 +58,6 @@ def gossip() -> str:
     sys.stderr.write("a warning from the tool\\n")
     return "done"
 '''
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
 
 
 @pytest.fixture

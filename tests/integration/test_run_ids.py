@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from crazycall.errors import EXIT_USAGE
-from tests.integration.test_output_modes import TOOLS, run_cli
+from tests.integration.conftest import TOOLS, run_cli
 
 PROMPT = "What is the weather in Beijing?\nAnswer in one line."
 

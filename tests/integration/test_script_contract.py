@@ -20,7 +20,8 @@ import pytest
 
 from crazycall.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_PROVIDER, EXIT_USAGE
 from crazycall.offline.server import OfflineRouter
-from tests.integration.test_output_modes import PROMPT, TOOLS, run_cli
+from tests.integration.conftest import TOOLS, run_cli
+from tests.integration.test_output_modes import PROMPT
 
 # quick_check answers at once; slow_job takes long enough for a test to act while it runs.
 SLOW_TOOLS = '''
@@ -84,7 +85,8 @@ def records(path: Path) -> list[dict[str, Any]]:
 def wait_for_record(path: Path, kind: str, name: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists() and any(r["type"] == kind and r.get("name") == name for r in records(path)):
+        lines = path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []  # whole lines only
+        if any(r["type"] == kind and r.get("name") == name for r in map(json.loads, lines)):
             return
         time.sleep(0.05)
     raise AssertionError(f"no {kind} record for {name} in {path}")

@@ -19,8 +19,7 @@ import pytest
 
 from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-
-from .test_reliability_network import MODELS, REPO, WEATHER, Outcome, invoke
+from tests.integration.conftest import MODELS, REPO, WEATHER, Outcome, invoke
 
 MARK = "ZQXJ7SECRETMARK"
 KEY = f"sk-{MARK}-0042"

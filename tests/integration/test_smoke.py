@@ -10,19 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import xmlschema
-from typer.testing import CliRunner
 
-from crazycall.cli import app
 from crazycall.offline.server import OfflineRouter, RecordedRequest
+from tests.integration.conftest import KEY, cli, json_out
 
-KEY = "sk-test-smoke-0001"
 XSD = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "junit-10.xsd"
 DEFAULT_NAMES = ["gpt-5.4 [chat]", "gpt-5.4 [responses]", "claude-sonnet-4-6 [messages]", "gemini-3-pro [gemini]"]
 KEYS = {
@@ -41,24 +39,14 @@ KEYS = {
 }
 
 
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
-
-
 def run(router: OfflineRouter | None, *args: str) -> tuple[int, str, str]:
     base = ["smoke", "--base-url", router.url, "--api-key", KEY] if router else ["smoke"]
-    result = CliRunner().invoke(app, [*base, *args])
-    return result.exit_code, result.stdout, result.stderr
+    return cli(*base, *args)
 
 
 def run_json(router: OfflineRouter | None, *args: str) -> tuple[int, list[dict[str, Any]], str]:
     code, out, err = run(router, "--json", *args)
-    try:
-        data = json.loads(out)
-    except ValueError:
-        pytest.fail(f"stdout is not one JSON array: {out!r} stderr: {err!r}")
+    data = json_out(out, err)
     assert isinstance(data, list)
     return code, data, err
 

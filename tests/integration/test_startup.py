@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 
 from crazycall.offline.server import OfflineRouter
+from tests.integration.conftest import KEY, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 #: httpx's command-line client, which drags these in (crazycall.transport keeps it out), and tools' extras
 NEVER = {"click", "pygments", "rich.progress", "rich.syntax"}
 ALWAYS_BANNED = NEVER | {"httpx", "httpx_sse", "jsonschema", "crazycall.transport", "crazycall.loop"}
 #: (a submodule: ``-X importtime`` leaves out a package imported through importlib.import_module, as adapters are)
 HELP_BANNED = ALWAYS_BANNED | {"yaml", "rich", "rich.markdown", "rich.live", "crazycall.protocols.openai_chat.request"}
-KEY = "sk-startup-test-0001"
 PLUGIN = '''
 import crazycall
 

@@ -12,13 +12,13 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-
-from .test_reliability_network import invoke
+from tests.integration.conftest import invoke
 
 MARK = "QVZKTERMSECRET"
 KEY = f"sk-{MARK}-77"
@@ -40,7 +40,7 @@ def _chat_body(text: str) -> str:
 
 
 def _chat_stream(*deltas: str) -> str:
-    chunks = [{"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o", "choices": []}]
+    chunks: list[dict[str, Any]] = [{"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o", "choices": []}]
     chunks[0]["choices"] = [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
     for delta in deltas:
         chunks.append({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o", "choices": []})

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,7 @@ import pytest
 
 from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
-
-from .test_reliability_network import CHAINED, FAST_503, KEY, REPO, WEATHER, Outcome, ask, invoke
-
-
-@pytest.fixture
-def router() -> Iterator[OfflineRouter]:
-    with OfflineRouter(api_key=KEY) as running:
-        yield running
+from tests.integration.conftest import CHAINED, FAST_503, KEY, REPO, WEATHER, Outcome, ask, invoke
 
 
 def folder(home: Path) -> Path:
@@ -32,6 +24,15 @@ def folder(home: Path) -> Path:
 
 def records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def has_record(path: Path, kind: str) -> bool:
+    """A whole record of type ``kind`` is in the transcript (the assistant's message before a tool_call record
+    names "tool_call" too, as a part type: matching text would fire one record early)."""
+    if not path.exists():
+        return False
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]  # the last piece may be a line still being written
+    return any(json.loads(line)["type"] == kind for line in lines)
 
 
 def only_transcript(home: Path) -> Path:
@@ -199,7 +200,7 @@ def test_ctrl_c_mid_run_is_recorded(router: OfflineRouter, tmp_path: Path) -> No
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and '"tool_call"' not in (target.read_text() if target.exists() else ""):
+        while time.monotonic() < deadline and not has_record(target, "tool_call"):
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)

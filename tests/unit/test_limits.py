@@ -9,7 +9,7 @@ import io
 import json
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import pytest
 
@@ -189,7 +189,7 @@ def test_a_full_disk_never_tears_a_line_and_warns_once(tmp_path: Path) -> None:
     err = io.StringIO()
     transcript = started(path, err=err)
     good = path.stat().st_size
-    transcript._file = FullDisk(transcript._file, room=30)  # the next record fits only in part
+    transcript._file = cast(BinaryIO, FullDisk(transcript._file, room=30))  # the next record fits only in part
     transcript.write("turn", {"turn": 1, "padding": "p" * 100})
     transcript.write("turn", {"turn": 2})  # stopped: nothing more is tried
     transcript.close()

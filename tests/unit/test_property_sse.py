@@ -183,7 +183,7 @@ def test_truncated_or_corrupted_bodies_decode_to_a_response_or_a_crazycall_error
     body=st.one_of(st.binary(max_size=60), JSON.map(lambda v: json.dumps(v).encode())),
     headers=st.dictionaries(
         st.sampled_from(["retry-after", "retry-after-ms", "x-should-retry", "request-id", "x-request-id", "X-Other"]),
-        st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=30),
+        st.text(st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=30),
         max_size=4,
     ),
 )

@@ -105,7 +105,7 @@ def test_defaults_in_force_have_one_owner() -> None:
     assert {n: s.sources[n] for n in ("max_turns", "max_retries", "tool_timeout", "result_limit")} == dict.fromkeys(
         ("max_turns", "max_retries", "tool_timeout", "result_limit"), "default"
     )
-    assert crazycall.loop.DEFAULT_MAX_TURNS is DEFAULTS["max_turns"]
+    assert crazycall.loop.LoopOptions().max_turns is DEFAULTS["max_turns"]
     assert crazycall.transport.TransportOptions().max_retries is DEFAULTS["max_retries"]
     assert crazycall.tools.registry.DEFAULT_TOOL_TIMEOUT is DEFAULTS["tool_timeout"]
     assert crazycall.tools.runner.DEFAULT_RESULT_LIMIT is DEFAULTS["result_limit"]

@@ -19,6 +19,7 @@ import pytest
 from crazycall.conversation import Conversation, ToolSpec
 from crazycall.errors import (
     AuthenticationError,
+    DeadlineExceeded,
     ProtocolViolation,
     ProviderError,
     RateLimitError,
@@ -30,7 +31,7 @@ from crazycall.offline.faults import Fault
 from crazycall.offline.server import OfflineRouter
 from crazycall.protocols import get_adapter
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter, RequestOptions
-from crazycall.transport import RETRY_STATUSES, DeadlineExceeded, Transport, TransportOptions
+from crazycall.transport import RETRY_STATUSES, Transport, TransportOptions
 
 KEY = "sk-transport-test-0001"
 WEATHER = ToolSpec("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from crazycall.conversation import (
     STOP_CONTENT_FILTER,
@@ -31,7 +27,6 @@ from crazycall.conversation import (
 )
 from crazycall.errors import (
     AuthenticationError,
-    CrazycallError,
     ProtocolViolation,
     ProviderError,
     RateLimitError,
@@ -833,144 +828,3 @@ def test_parse_error_odd_bodies(raw: bytes, message: str) -> None:
     err = A.parse_error(404, raw, {})
     assert err.provider_message == message
     assert err.status == 404
-
-
-# ---------------------------------------------------------------------- hypothesis: nothing but CrazycallError
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-)
-BODIES = [p.name for p in sorted((FIXTURES / "chat").glob("*.json")) if not p.name.startswith("error")]
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
-def _mutate(value: Any, path: tuple[Any, ...], new: Any, delete: bool) -> Any:
-    if not path:
-        return new
-    parent = value
-    for step in path[:-1]:
-        parent = parent[step]
-    if delete and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = new
-    return value
-
-
-def _only_crazycall_errors(fn: Any) -> None:
-    with contextlib.suppress(CrazycallError):
-        fn()
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(JSON)
-def test_hypothesis_arbitrary_json_bodies(value: Any) -> None:
-    _only_crazycall_errors(lambda: A.parse_response(value))
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(BODIES), st.data(), JSON, st.booleans())
-def test_hypothesis_mutated_fixture_bodies(name: str, data: st.DataObject, new: Any, delete: bool) -> None:
-    value = body(name)
-    path = data.draw(st.sampled_from(_paths(value)))
-    _only_crazycall_errors(lambda: A.parse_response(_mutate(value, path, new, delete)))
-
-
-_INDEX = st.none() | st.integers(-1, 3) | st.sampled_from(["0", 0.0, True, []])
-_FRAGMENT = st.fixed_dictionaries(
-    {},
-    optional={
-        "index": _INDEX,
-        "id": st.none() | st.sampled_from(["call_1", "call_2", ""]) | JSON,
-        "function": st.none()
-        | JSON
-        | st.fixed_dictionaries(
-            {}, optional={"name": st.none() | st.sampled_from(["f", "g"]) | JSON, "arguments": JSON | st.text()}
-        ),
-        "extra_content": JSON,
-    },
-)
-_CHUNK = st.fixed_dictionaries(
-    {},
-    optional={
-        "choices": st.lists(
-            st.fixed_dictionaries(
-                {},
-                optional={
-                    "index": _INDEX,
-                    "delta": st.fixed_dictionaries(
-                        {},
-                        optional={
-                            "content": st.none() | st.text(max_size=4) | JSON,
-                            "refusal": st.none() | st.text(max_size=4),
-                            "reasoning_content": st.none() | st.text(max_size=4),
-                            "tool_calls": st.lists(_FRAGMENT | JSON, max_size=3) | JSON,
-                        },
-                    )
-                    | JSON,
-                    "finish_reason": st.none() | st.sampled_from(["stop", "tool_calls", "length", ""]) | JSON,
-                },
-            )
-            | JSON,
-            max_size=2,
-        )
-        | JSON,
-        "usage": JSON | st.fixed_dictionaries({"prompt_tokens": JSON, "completion_tokens": JSON}),
-        "error": st.none() | JSON,
-    },
-)
-_EVENT = st.one_of(
-    _CHUNK.map(json.dumps),
-    JSON.map(json.dumps),
-    st.text(max_size=12),
-    st.just("[DONE]"),
-).map(SSEvent)
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_EVENT, max_size=8))
-def test_hypothesis_arbitrary_event_sequences(events: list[SSEvent]) -> None:
-    def run() -> None:
-        out = list(A.parse_stream(events))
-        assert isinstance(out[-1], ResponseCompleted)
-        assert sum(isinstance(e, ResponseCompleted) for e in out) == 1
-
-    _only_crazycall_errors(run)
-
-
-STREAMS = [p.name for p in sorted((FIXTURES / "chat").glob("*.sse"))]
-
-
-@functools.cache
-def _stream_data(name: str) -> tuple[str, ...]:
-    return tuple(e.data for e in sse_events(fixture_text(f"chat/{name}")))
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(STREAMS), st.data())
-def test_hypothesis_mutated_fixture_streams(name: str, data: st.DataObject) -> None:
-    """Well-formed streams with a few fields replaced or deleted reach deep code that random data does not."""
-    datas = list(_stream_data(name))
-    for _ in range(data.draw(st.integers(1, 3))):
-        i = data.draw(st.integers(0, len(datas) - 1))
-        try:
-            value = json.loads(datas[i])
-        except ValueError:  # [DONE] and garbage.sse's broken line stay as they are
-            continue
-        path = data.draw(st.sampled_from(_paths(value)))
-        datas[i] = json.dumps(_mutate(value, path, data.draw(JSON), data.draw(st.booleans())))
-    if data.draw(st.booleans()):
-        del datas[data.draw(st.integers(0, len(datas) - 1))]
-    _only_crazycall_errors(lambda: list(A.parse_stream([SSEvent(d) for d in datas])))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from crazycall.conversation import (
     STOP_CONTENT_FILTER,
@@ -651,80 +648,6 @@ def test_parse_error_non_json_bodies() -> None:
     assert len(err.provider_message) <= 300
     assert A.parse_error(503, b"", {}).provider_message == "(empty body)"
     assert A.parse_error(400, b'{"error": "bad model"}', {}).provider_message == "bad model"
-
-
-# ---------------------------------------------------------------- robustness (hypothesis)
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
-BODIES = ["text_only.json", "parallel_calls.json", "reasoning_then_call.json", "no_arguments.json", "failed.json"]
-KEYS = ["type", "status", "output", "usage", "error", "incomplete_details", "id", "call_id", "name", "arguments",
-        "content", "summary", "model", "message", "code"]  # fmt: skip
-
-
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-@given(value=JSON)
-def test_parse_response_arbitrary_json_raises_only_crazycall_errors(value: Any) -> None:
-    with contextlib.suppress(CrazycallError):
-        A.parse_response(value)
-
-
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(name=st.sampled_from(BODIES), key=st.sampled_from(KEYS), value=JSON, where=st.integers(-1, 3))
-def test_parse_response_mutated_fixtures_raise_only_crazycall_errors(
-    name: str, key: str, value: Any, where: int
-) -> None:
-    received = body(name)
-    output = received.get("output") or []
-    target = received if where < 0 or where >= len(output) else output[where]
-    target[key] = value
-    with contextlib.suppress(CrazycallError):
-        A.parse_response(received)
-
-
-EVENT_TYPES = [
-    "response.created", "response.output_item.added", "response.output_item.done", "response.output_text.delta",
-    "response.refusal.delta", "response.reasoning_summary_text.delta", "response.reasoning_text.delta",
-    "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.completed",
-    "response.incomplete", "response.failed", "error", "response.unknown", "message",
-]  # fmt: skip
-ITEM = st.fixed_dictionaries(
-    {"type": st.sampled_from(["message", "reasoning", "function_call", "other"])},
-    optional={"call_id": JSON | st.just("c"), "name": JSON | st.just("f"), "arguments": JSON, "content": JSON},
-)
-DATA = st.fixed_dictionaries(
-    {},
-    optional={
-        "type": st.sampled_from(EVENT_TYPES) | JSON,
-        "output_index": st.integers(0, 2) | JSON,
-        "item": ITEM | JSON,
-        "delta": st.text(max_size=6) | JSON,
-        "arguments": st.text(max_size=6) | JSON,
-        "summary_index": JSON,
-        "response": st.fixed_dictionaries({}, optional={"status": JSON, "output": st.lists(ITEM | JSON)}) | JSON,
-        "error": JSON,
-        "code": JSON,
-        "message": JSON,
-    },
-)
-SSE_EVENT = st.builds(
-    SSEvent,
-    data=st.one_of(DATA.map(json.dumps), st.text(max_size=10), st.just("[DONE]")),
-    event=st.sampled_from(EVENT_TYPES),
-)
-
-
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(sse=st.lists(SSE_EVENT, max_size=8))
-def test_parse_stream_arbitrary_events_raise_only_crazycall_errors(sse: list[SSEvent]) -> None:
-    try:
-        evs = list(A.parse_stream(sse))
-    except CrazycallError:
-        return
-    assert isinstance(evs[-1], ResponseCompleted)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -220,17 +221,25 @@ def test_a_failure_before_any_turn_still_prints_a_closing_line() -> None:
 
 
 def _markdown_work(monkeypatch: pytest.MonkeyPatch, terminal: bool, paragraphs: int) -> tuple[int, int, int]:
-    """(blocks rendered, characters of Markdown source handed to Rich, answer length) for a streamed answer."""
+    """(blocks rendered, characters of Markdown source handed to Rich, answer length) for a streamed answer.
+
+    Only this thread's Markdown counts: the renderer does not animate here, so all of its work is on this thread,
+    while a refresh thread some earlier test left running (and rendering) must not be counted with it."""
     parsed: list[int] = []
     real_init = rich.markdown.Markdown.__init__
+    me = threading.get_ident()
 
     def counting_init(self: rich.markdown.Markdown, markup: str, *args: Any, **kwargs: Any) -> None:
-        parsed.append(len(markup))
+        if threading.get_ident() == me:
+            parsed.append(len(markup))
         real_init(self, markup, *args, **kwargs)
 
     monkeypatch.setattr(rich.markdown.Markdown, "__init__", counting_init)
     answer = "".join(f"Paragraph {i} says something about the weather.\n\n" for i in range(paragraphs))
     r, _out, clock = renderer(terminal=terminal)
+    # never throttled: a render slower than SLOW_RENDER (wall clock, so on a busy machine) would be skipped next
+    # time and make the count depend on the load; the throttle has its own tests below
+    r._view.slow_render = float("inf")
     play(r, clock, first_turn()[:2])
     for i in range(0, len(answer), 3):
         r(TextDelta(answer[i : i + 3]))

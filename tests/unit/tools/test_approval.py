@@ -43,8 +43,8 @@ class Answers:
         self.answers = list(answers)
         self.asked: list[str] = []
 
-    def __call__(self, c: ToolCall) -> str:
-        self.asked.append(c.id)
+    def __call__(self, call: ToolCall) -> str:  # the Prompter protocol names its parameter ``call``
+        self.asked.append(call.id)
         return self.answers.pop(0)
 
 
@@ -186,9 +186,9 @@ def test_runner_asks_before_any_tool_starts_and_before_on_start() -> None:
     ran: list[str] = []
     order: list[str] = []
 
-    def prompter(c: ToolCall) -> str:
-        order.append(f"ask {c.id} (ran so far: {len(ran)})")
-        return DECLINE if c.id == "c1" else APPROVE_ONCE
+    def prompter(call: ToolCall) -> str:
+        order.append(f"ask {call.id} (ran so far: {len(ran)})")
+        return DECLINE if call.id == "c1" else APPROVE_ONCE
 
     runner = ToolRunner(registry(ran), approval=Approval(prompter=prompter))
     calls = [call("c1", "delete", path="a"), call("c2", "read", path="b"), call("c3", "delete", path="c")]

@@ -50,7 +50,7 @@ def _schema(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return keyword | st.booleans()
 
 
-SCHEMAS = st.recursive(st.booleans() | st.just({}), _schema, max_leaves=6)
+SCHEMAS: st.SearchStrategy[Any] = st.recursive(st.booleans() | st.just({}), _schema, max_leaves=6)
 
 
 def jsonschema_says(schema: Any, instance: Any) -> bool:
@@ -113,6 +113,7 @@ def test_the_usual_tool_schema_is_answered_without_jsonschema() -> None:
 
 
 def test_what_it_does_not_model_is_left_to_jsonschema() -> None:
+    schema: dict[str, Any]
     for schema in (
         {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}},
         {"type": "object", "patternProperties": {"^x": {"type": "string"}}},
