@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from crazycall.cli import handled
+from crazycall.commands._handling import handled
 
 _PROTOCOL_HELP = "auto (from the model name), chat, responses, messages or gemini."
 

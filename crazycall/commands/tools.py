@@ -3,9 +3,9 @@
 Owns how the registry is shown and how one tool is run by hand. Loading and checking tools is
 ``crazycall.tools.loader``'s job. Only typer is imported at module level; ``tools list`` in particular must
 never import jsonschema or httpx (start-up speed, checked by a test), so it loads with ``check_schemas=False``
-unless ``--check`` is given, and rich is imported inside the command bodies. MCP servers named in tools.yaml
-are started for the command's duration (their tools are listed, shown and callable like any other); that, and
-only that, imports the MCP SDK.
+unless ``--check`` is given; the tables are ``render/tables.py``'s (Rich stays under ``render/``). MCP
+servers named in tools.yaml are started for the command's duration (their tools are listed, shown and callable
+like any other); that, and only that, imports the MCP SDK.
 
 ``ToolsOption`` and ``PluginsOption`` are the ``-t/--tools`` and ``--plugins`` flags every command that loads
 tools takes; other command modules reuse them so the flags read the same everywhere.
@@ -117,13 +117,10 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
     if not len(registry):
         typer.echo("no tools found (looked for ./tools.yaml and ./plugins; see -t/--tools, --plugins)", err=True)
         return
-    from rich.console import Console
-
+    from crazycall.render import tables
     from crazycall.render.sanitize import visible_line
     from crazycall.tools.schema import summarize
 
-    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
-    console = Console(highlight=False, emoji=False)
     rows = [
         [
             visible_line(cell)
@@ -131,22 +128,11 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
         ]
         for tool in registry
     ]
-    if not console.is_terminal:  # a pipe or a file: one tool per line, tab-separated, nothing squeezed
+    if not tables.stdout_is_terminal():  # a pipe or a file: one tool per line, tab-separated, nothing squeezed
         typer.echo("\n".join("\t".join(row) for row in rows))
         _print_mcp_notes(registry, err=True)
         return
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("Name", style="bold", overflow="fold")
-    table.add_column("Parameters", overflow="fold")
-    table.add_column("Source", overflow="fold")
-    table.add_column("Description", overflow="fold")
-    for row in rows:
-        # Text, not str: a description with [brackets] must not be read as Rich markup
-        table.add_row(*map(Text, row))
-    console.print(table)
+    tables.print_tool_table(rows)
     _print_mcp_notes(registry, err=False)
 
 
@@ -174,16 +160,10 @@ def show_tool(
     if json_out:
         typer.echo(json.dumps(tool_record(tool), indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.syntax import Syntax
+    from crazycall.render.tables import print_tool
 
-    console = Console(highlight=False)
-    console.print(f"{tool.name}  ({where(tool)})", markup=False, style="bold")
-    console.print(tool.spec.description or "(no description)", markup=False)
-    if tool.timeout is not None:
-        console.print(f"timeout: {tool.timeout:g}s")
     schema_text = json.dumps(dict(tool.spec.parameters), indent=2, ensure_ascii=False)
-    console.print(Syntax(schema_text, "json", theme="ansi_dark", background_color="default"))
+    print_tool(f"{tool.name}  ({where(tool)})", tool.spec.description or "(no description)", tool.timeout, schema_text)
 
 
 YesOption = Annotated[
@@ -284,7 +264,7 @@ def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
 
 def register(app: typer.Typer) -> None:
     """Add the ``tools`` group to the root app."""
-    from crazycall.cli import handled
+    from crazycall.commands._handling import handled
 
     tools_app = typer.Typer(
         name="tools",
