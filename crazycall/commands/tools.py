@@ -198,68 +198,41 @@ def call_tool(
         problems = tool.validate(args)
         if problems:
             raise UsageError(f"invalid arguments for tool {name!r}: {'; '.join(problems)}")
-        _approve(tool, args, yes, stdout)
-        result = run_tool(tool, args)
+        result = run_tool(registry, tool, args, yes=yes, stdout=stdout)
         stdout.write(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
         stdout.flush()
 
 
-def _approve(tool: Tool, args: dict[str, Any], yes: bool, stdout: Any) -> None:
-    """The approval rule of ``ask`` (tools/approval.py): ask at a terminal, refuse without one unless --yes."""
+def run_tool(registry: ToolRegistry, tool: Tool, args: dict[str, Any], *, yes: bool, stdout: Any) -> Any:
+    """Run one call through the tool runner, as ``ask`` does (approval, thread, timeout, captured prints);
+    the tool's return value, or ToolErrorsPresent / UsageError worded for a person at the command line."""
     import json
     import sys
 
     from crazycall.conversation import ToolCall
     from crazycall.errors import ToolErrorsPresent, UsageError
     from crazycall.tools.approval import NOT_PERMITTED, can_prompt
+    from crazycall.tools.runner import ToolRunner
     from crazycall.tools.session import ToolOptions, make_approval
 
     interactive = can_prompt("plain", sys.stdin, stdout, sys.stderr)
-    approval = make_approval(ToolOptions(yes=yes, interactive=interactive))
-    raw = json.dumps(args, ensure_ascii=False)
-    declined = approval.review(ToolCall("tools-call", tool.name, args, raw), tool.confirm)
-    if declined is None:
-        return
-    if declined.reason == NOT_PERMITTED:
+    runner = ToolRunner(registry, approval=make_approval(ToolOptions(yes=yes, interactive=interactive)))
+    (outcome,) = runner.run([ToolCall("tools-call", tool.name, args, json.dumps(args, ensure_ascii=False))])
+    if outcome.output:  # what the tool printed is progress for the user, as in ask: stderr, never stdout
+        sys.stderr.write(outcome.output)
+        sys.stderr.flush()
+    if outcome.declined == NOT_PERMITTED:
         raise UsageError(
             f"tool {tool.name} needs confirmation (confirm: true) and no terminal can ask for it; pass --yes to run it"
         )
-    raise ToolErrorsPresent(f"tool {tool.name} was not run: you declined")
-
-
-def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
-    """Call the tool in a worker thread, giving up after its timeout; any failure is ToolErrorsPresent."""
-    import sys
-    import threading
-    from contextlib import redirect_stdout
-
-    from crazycall.errors import ToolErrorsPresent
-    from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolFailed
-    from crazycall.tools.runner import SELF_TIMEOUT_GRACE
-
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = tool(args, timeout)
-        except BaseException as exc:  # reported below; SystemExit from a tool must not end the CLI silently
-            outcome["error"] = exc
-
-    timeout = tool.timeout if tool.timeout is not None else DEFAULT_TOOL_TIMEOUT
-    # Daemon: a tool stuck past its timeout must not keep the process alive after we report it.
-    worker = threading.Thread(target=target, name=f"tool-{tool.name}", daemon=True)
-    # What the tool prints with print() is progress for the user, as in ask: stderr, never stdout.
-    with redirect_stdout(sys.stderr):
-        worker.start()
-        worker.join(timeout + (SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0))
-    if worker.is_alive():
+    if outcome.declined is not None:
+        raise ToolErrorsPresent(f"tool {tool.name} was not run: you declined")
+    if outcome.timed_out:
+        timeout = tool.timeout or runner.default_timeout
         raise ToolErrorsPresent(f"tool {tool.name} failed: TimeoutError: no result after {timeout:g}s")
-    error = outcome.get("error")
-    if isinstance(error, ToolFailed):
-        raise ToolErrorsPresent(f"tool {tool.name} failed: {error}")
-    if error is not None:
-        raise ToolErrorsPresent(f"tool {tool.name} failed: {type(error).__name__}: {error}")
-    return outcome["result"]
+    if outcome.result.is_error:
+        raise ToolErrorsPresent(f"tool {tool.name} failed: {outcome.result.content}")
+    return outcome.value
 
 
 def register(app: typer.Typer) -> None:
