@@ -146,14 +146,11 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings as a dict, the key and any URL credentials masked (``config show``)."""
-        from crazycall.redact import mask_url_credentials
+        from crazycall.redact import key_hint, redact
 
-        key = None
-        if self.api_key:
-            key = self.api_key[:3] + "***" if len(self.api_key) > 12 else "***"
         return {
-            "api_key": key,
-            "base_url": mask_url_credentials(self.base_url),
+            "api_key": key_hint(self.api_key),
+            "base_url": redact(self.base_url),
             "model": self.model,
             "routes": dict(self.routes),
             "timeout": self.timeout,

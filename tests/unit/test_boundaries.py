@@ -88,3 +88,36 @@ def test_ruff_bans_rich_and_httpx_outside_their_homes(place: str) -> None:
 )
 def test_ruff_allows_rich_in_render_and_httpx_in_the_transport(place: str, source: str) -> None:
     assert "TID251" not in _ruff_codes(place, source)
+
+
+def _string_constants(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def test_only_redact_spells_the_mask() -> None:
+    from crazycall.redact import MASK
+
+    spelled = {_relative(p) for p in PACKAGE.rglob("*.py") if any(MASK in s for s in _string_constants(p))}
+    assert spelled == {"crazycall/redact.py"}
+
+
+def test_urls_are_masked_through_redact_not_the_url_pattern_alone() -> None:
+    callers = {
+        _relative(path)
+        for path in PACKAGE.rglob("*.py")
+        if any(
+            isinstance(node, ast.Name | ast.Attribute)
+            and "mask_url_credentials" in (getattr(node, "id", None), getattr(node, "attr", None))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    }
+    assert callers <= {"crazycall/redact.py"}
+
+
+def test_key_hint_shows_a_long_keys_prefix_only() -> None:
+    from crazycall.redact import key_hint
+
+    assert key_hint("sk-test-0123456789abcdef") == "sk-***"
+    assert key_hint("short-key") == "***"
+    assert key_hint(None) is None and key_hint("") is None
