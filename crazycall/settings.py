@@ -7,6 +7,10 @@ config show``). A bad value is an error naming its source: the flag or environme
 2) or ``config.yaml:LINE`` (ConfigError, exit 3). It does not parse CLI flags (cli/commands do) and does not
 choose protocols (protocols/__init__ does; the names of ``routes:`` are checked here).
 
+Each setting is described once, in ``SETTINGS`` (type, default, range, flag, environment variable);
+``DEFAULTS``, ``CONFIG_KEYS``, ``NUMBER_RANGES``, ``FLAGS``, the resolution order and ``config show`` are read
+from it. ``load_settings`` takes the flags as one mapping (setting name -> the flag's value or None).
+
 Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CONFIG``)::
 
     api_key: sk-...          # prefer the CRAZYROUTER_API_KEY environment variable
