@@ -60,7 +60,9 @@ def runner(url: str, mode: str) -> Callable[[int], float]:
     out = terminal() if mode == "rich" else open(os.devnull, "w")  # noqa: SIM115
 
     def run(deltas: int) -> float:
-        options = AskOptions(prompt=f"stream {deltas}", model="bench", base_url=url, api_key=KEY, output=mode)
+        options = AskOptions(
+            prompt=f"stream {deltas}", settings={"model": "bench", "base_url": url, "api_key": KEY}, output=mode
+        )
         started = time.perf_counter()
         ask(options, out, io.StringIO())
         return time.perf_counter() - started

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,7 +22,7 @@ from crazycall.conversation import Conversation
 from crazycall.errors import CrazycallError, Interrupted, OutputClosed, ToolErrorsPresent, UsageError
 from crazycall.events import Emit, Event, RunFailed, RunFinished, RunResult, RunStarted
 from crazycall.render import make_renderer
-from crazycall.settings import ENV_API_KEY, FLAGS, Settings, load_settings
+from crazycall.settings import ENV_API_KEY, Settings, load_settings
 from crazycall.tools.approval import ToolPrompt, can_prompt
 
 if TYPE_CHECKING:
@@ -36,22 +36,20 @@ OFFLINE_KEY = "offline"
 
 @dataclass(frozen=True)
 class AskOptions:
-    """``crazycall ask``'s flags as given (None: not given). The fields named like a setting (``settings.FLAGS``)
-    are resolved by ``load_settings`` (flag > env > config > default); the run uses the resolved ``Settings``."""
+    """``crazycall ask``'s flags as given. The setting flags (``settings.FLAGS``: model, base URL, key, limits)
+    are one mapping, resolved by ``load_settings`` (flag > env > config > default); the run uses the resolved
+    ``Settings``. A new setting flag therefore needs no field here."""
 
     prompt: str
-    model: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Setting name -> its flag's value (None or absent: not given)."""
     protocol: str = "auto"
-    base_url: str | None = None
-    api_key: str | None = None
     offline: bool = False
     tool_files: Sequence[Path] = ()
     plugin_paths: Sequence[Path] = ()
     tool_choice: str = "auto"
     parallel: bool = True
     system: str | None = None
-    max_turns: int | None = None
-    max_tokens: int | None = None
     temperature: float | None = None
     stream: bool = True
     output: str = "auto"
@@ -60,9 +58,6 @@ class AskOptions:
     show_reasoning: bool = True
     fail_on_tool_error: bool = False
     verbose: bool = False
-    timeout: float | None = None
-    max_retries: int | None = None
-    tool_timeout: float | None = None
     transcript: Path | None = None
     """--transcript PATH (None: the default location)."""
     save_transcript: bool = True
@@ -163,8 +158,8 @@ class _Reporter:
 
 
 def settings_for(opts: AskOptions) -> Settings:
-    """The settings with this run's flags (each field of AskOptions named like a setting) on top."""
-    return load_settings(**{name: getattr(opts, name) for name in FLAGS})
+    """The settings with this run's setting flags on top."""
+    return load_settings(opts.settings)
 
 
 def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) -> RunResult:
@@ -260,8 +255,9 @@ def _start(opts: AskOptions, settings: Settings, err: TextIO) -> tuple[str, str,
     path = find_transcript(opts.resume) if opts.resume is not None else latest_transcript()
     prior = load_prior(path)
     # The earlier run's model and protocol carry over unless -m / --protocol say otherwise.
-    model = opts.model or prior.model or settings.model
-    if opts.protocol != "auto" or opts.model or not prior.protocol:
+    flag_model = opts.settings.get("model")
+    model = flag_model or prior.model or settings.model
+    if opts.protocol != "auto" or flag_model or not prior.protocol:
         protocol = resolve_protocol(model, opts.protocol, settings.routes)
     else:
         protocol = prior.protocol

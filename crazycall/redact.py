@@ -7,6 +7,11 @@ to a transcript passes through ``redact``; credentials in a URL (``scheme://user
 Model text, which streams, gets ``mask_known`` (the exact keys only, cheap per delta) through a ``SecretStream``
 that holds back a key's length so a key split between deltas is masked too. A key shorter than ``SHORT_SECRET``
 is masked only where it stands alone as a word. This module does not decide what to print.
+
+The entry points: ``redact`` (a string) and ``redact_data`` (a JSON-like structure) for everything printed,
+logged, recorded or reported; ``mask_known`` / ``SecretStream`` / ``mask_open_end`` for model text as it streams;
+``key_hint`` for the one place that shows a key on purpose (``config show``). Nothing else in the package
+knows what a secret or its mask looks like (a test checks that no other module spells the mask).
 """
 
 from __future__ import annotations
@@ -129,8 +134,18 @@ def mask_open_end(text: str) -> str:
 
 
 def mask_url_credentials(url: str) -> str:
-    """``http://user:pass@host/v1`` -> ``http://***@host/v1``; a URL without credentials is returned as is."""
+    """``http://user:pass@host/v1`` -> ``http://***@host/v1``; a URL without credentials is returned as is.
+
+    ``redact`` applies this pattern too (with the others): call ``redact``."""
     return _URL_CREDENTIALS.sub(_masked, url)
+
+
+def key_hint(key: str | None) -> str | None:
+    """An API key as ``config show`` shows it: a long key's first three characters (its vendor prefix, such as
+    ``sk-``) and the mask, so the user can tell which key is in effect; a short key wholly masked."""
+    if not key:
+        return None
+    return key[:3] + MASK if len(key) > 12 else MASK
 
 
 class SecretStream:

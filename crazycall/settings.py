@@ -7,6 +7,10 @@ config show``). A bad value is an error naming its source: the flag or environme
 2) or ``config.yaml:LINE`` (ConfigError, exit 3). It does not parse CLI flags (cli/commands do) and does not
 choose protocols (protocols/__init__ does; the names of ``routes:`` are checked here).
 
+Each setting is described once, in ``SETTINGS`` (type, default, range, flag, environment variable);
+``DEFAULTS``, ``CONFIG_KEYS``, ``NUMBER_RANGES``, ``FLAGS``, the resolution order and ``config show`` are read
+from it. ``load_settings`` takes the flags as one mapping (setting name -> the flag's value or None).
+
 Config file (YAML, ``$XDG_CONFIG_HOME/crazycall/config.yaml`` or ``CRAZYCALL_CONFIG``)::
 
     api_key: sk-...          # prefer the CRAZYROUTER_API_KEY environment variable
@@ -57,27 +61,6 @@ DEFAULT_SMOKE_CONCURRENCY = 4
 DEFAULT_SMOKE_TIMEOUT = 60.0
 """Seconds for a whole smoke case, retries and round trip included."""
 
-#: the size limits (only the config file sets them) and their defaults
-LIMITS = {
-    "max_response_bytes": DEFAULT_MAX_RESPONSE_BYTES,
-    "max_event_bytes": DEFAULT_MAX_EVENT_BYTES,
-    "max_stream_bytes": DEFAULT_MAX_STREAM_BYTES,
-    "max_error_bytes": DEFAULT_MAX_ERROR_BYTES,
-    "max_transcript_record_bytes": DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES,
-}
-LIMIT_KEYS = tuple(LIMITS)
-
-#: the default of each setting that has one in force (``config show`` prints these with source ``default``)
-DEFAULTS: dict[str, Any] = {
-    "base_url": DEFAULT_BASE_URL,
-    "model": DEFAULT_MODEL,
-    "max_turns": DEFAULT_MAX_TURNS,
-    "max_retries": DEFAULT_MAX_RETRIES,
-    "tool_timeout": DEFAULT_TOOL_TIMEOUT,
-    "result_limit": DEFAULT_RESULT_LIMIT,
-    **LIMITS,
-}
-
 MAX_SECONDS = 1_000_000.0
 """Upper bound of every timeout (about 11 days): larger values overflow the clocks they are added to."""
 
@@ -86,36 +69,62 @@ ENV_BASE_URL = "CRAZYROUTER_BASE_URL"
 ENV_MODEL = "CRAZYCALL_MODEL"
 ENV_CONFIG = "CRAZYCALL_CONFIG"
 
+_SECONDS = (0, MAX_SECONDS, False)
+_BYTES = (1, 1 << 40, True)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting, described once: everything below (``DEFAULTS``, ``CONFIG_KEYS``, ``NUMBER_RANGES``,
+    ``FLAGS``, the resolution order, ``config show``) is read from the ``SETTINGS`` table of these."""
+
+    name: str
+    """The config-file key and the ``Settings`` field."""
+    kind: type | tuple[type, ...]
+    """The type the config file must give."""
+    default: Any = None
+    """The default in force (None: none; the setting is then unset)."""
+    range: tuple[float, float, bool] | None = None
+    """(smallest allowed, largest allowed, whether the smallest itself is allowed) for a number."""
+    flag: str | None = None
+    """The command-line flag that sets it (its value reaches ``load_settings`` under ``name``)."""
+    env: str | None = None
+    """The environment variable that sets it."""
+
+
+#: every setting, in the order ``config show`` lists them and ``load_settings`` checks them
+SETTINGS: tuple[Setting, ...] = (
+    Setting("api_key", str, flag="--api-key", env=ENV_API_KEY),
+    Setting("base_url", str, DEFAULT_BASE_URL, flag="--base-url", env=ENV_BASE_URL),
+    Setting("model", str, DEFAULT_MODEL, flag="--model", env=ENV_MODEL),
+    Setting("routes", dict),  # model glob -> protocol: the config file only, checked by _check_routes
+    Setting("timeout", (int, float), None, _SECONDS, flag="--timeout"),
+    Setting("max_turns", int, DEFAULT_MAX_TURNS, (1, 1_000_000, True), flag="--max-turns"),
+    Setting("max_tokens", int, None, (1, 100_000_000, True), flag="--max-tokens"),
+    Setting("max_retries", int, DEFAULT_MAX_RETRIES, (0, 100, True), flag="--max-retries"),
+    Setting("tool_timeout", (int, float), DEFAULT_TOOL_TIMEOUT, _SECONDS, flag="--tool-timeout"),
+    Setting("result_limit", int, DEFAULT_RESULT_LIMIT, (1, 1 << 30, True)),
+    # the size limits: only the config file sets them
+    Setting("max_response_bytes", int, DEFAULT_MAX_RESPONSE_BYTES, _BYTES),
+    Setting("max_event_bytes", int, DEFAULT_MAX_EVENT_BYTES, _BYTES),
+    Setting("max_stream_bytes", int, DEFAULT_MAX_STREAM_BYTES, _BYTES),
+    Setting("max_error_bytes", int, DEFAULT_MAX_ERROR_BYTES, _BYTES),
+    Setting("max_transcript_record_bytes", int, DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES, _BYTES),
+)
+
+LIMIT_KEYS = tuple(s.name for s in SETTINGS if s.name.endswith("_bytes"))
+#: the size limits (only the config file sets them) and their defaults
+LIMITS = {s.name: s.default for s in SETTINGS if s.name in LIMIT_KEYS}
+#: the default of each setting that has one in force (``config show`` prints these with source ``default``)
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS if s.default is not None}
 #: config-file keys and the type each must have
-CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
-    "api_key": str,
-    "base_url": str,
-    "model": str,
-    "routes": dict,
-    "timeout": (int, float),
-    "max_turns": int,
-    "max_tokens": int,
-    "max_retries": int,
-    "tool_timeout": (int, float),
-    "result_limit": int,
-    "max_response_bytes": int,
-    "max_event_bytes": int,
-    "max_stream_bytes": int,
-    "max_error_bytes": int,
-    "max_transcript_record_bytes": int,
-}
-
-
+CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {s.name: s.kind for s in SETTINGS}
 #: number settings -> (smallest allowed, largest allowed, whether the smallest itself is allowed)
-NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
-    "timeout": (0, MAX_SECONDS, False),
-    "tool_timeout": (0, MAX_SECONDS, False),
-    "max_turns": (1, 1_000_000, True),
-    "max_tokens": (1, 100_000_000, True),
-    "max_retries": (0, 100, True),
-    "result_limit": (1, 1 << 30, True),
-    **dict.fromkeys(LIMIT_KEYS, (1, 1 << 40, True)),
-}
+NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {s.name: s.range for s in SETTINGS if s.range is not None}
+#: the flag that sets each setting, for messages
+FLAGS: dict[str, str] = {s.name: s.flag for s in SETTINGS if s.flag is not None}
+_RESOLVED = tuple(s for s in SETTINGS if s.kind is not dict)
+"""The settings resolved flag > env > config > default (``routes`` is the config file's alone)."""
 
 _URL_SUFFIXES = ("/v1", "/v1beta")
 
@@ -146,24 +155,11 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings as a dict, the key and any URL credentials masked (``config show``)."""
-        from crazycall.redact import mask_url_credentials
+        from crazycall.redact import key_hint, redact
 
-        key = None
-        if self.api_key:
-            key = self.api_key[:3] + "***" if len(self.api_key) > 12 else "***"
-        return {
-            "api_key": key,
-            "base_url": mask_url_credentials(self.base_url),
-            "model": self.model,
-            "routes": dict(self.routes),
-            "timeout": self.timeout,
-            "max_turns": self.max_turns,
-            "max_tokens": self.max_tokens,
-            "max_retries": self.max_retries,
-            "tool_timeout": self.tool_timeout,
-            "result_limit": self.result_limit,
-            **{name: getattr(self, name) for name in LIMIT_KEYS},
-        }
+        shown = {s.name: getattr(self, s.name) for s in SETTINGS}
+        shown |= {"api_key": key_hint(self.api_key), "base_url": redact(self.base_url), "routes": dict(self.routes)}
+        return shown
 
 
 def config_file_path(env: Mapping[str, str] | None = None) -> Path:
@@ -288,19 +284,6 @@ def _yaml() -> Any:
     return yaml
 
 
-#: the flag that sets each setting, for messages
-FLAGS = {
-    "api_key": "--api-key",
-    "base_url": "--base-url",
-    "model": "--model",
-    "timeout": "--timeout",
-    "max_turns": "--max-turns",
-    "max_tokens": "--max-tokens",
-    "max_retries": "--max-retries",
-    "tool_timeout": "--tool-timeout",
-}
-
-
 def check_api_key(key: str | None, source: str) -> None:
     """A key that cannot go into an HTTP header (a newline, a control or non-ASCII character: a paste or a
     file read with its line end) is a usage error that names where it came from, never the key itself."""
@@ -318,40 +301,34 @@ def check_api_key(key: str | None, source: str) -> None:
 
 
 def load_settings(
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    model: str | None = None,
-    timeout: float | None = None,
-    max_turns: int | None = None,
-    max_tokens: int | None = None,
-    max_retries: int | None = None,
-    tool_timeout: float | None = None,
-    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None, **named: Any
 ) -> Settings:
-    """Resolve every setting from flags (the arguments), the environment, the config file and defaults."""
+    """Resolve every setting from flags, the environment, the config file and defaults.
+
+    ``flags`` (and keyword arguments, for a caller that names a few) map a setting's name to its flag's value,
+    None when the flag was not given; only settings that have a flag (``FLAGS``) may be given."""
     from crazycall.redact import remember, url_password
 
+    given = {**(flags or {}), **named}
+    if unknown := sorted(set(given) - set(FLAGS)):
+        raise TypeError(f"load_settings: no setting flag named {', '.join(unknown)}")
     env = os.environ if env is None else env
     path = config_file_path(env)
     if env.get(ENV_CONFIG) and not path.is_file():
         raise ConfigError(f"{path}: config file not found ({ENV_CONFIG} names it)")
     config, lines = _read_config(path, str(path))
-    flags = {"api_key": api_key, "base_url": base_url, "model": model, "timeout": timeout, "max_turns": max_turns}
-    flags |= {"max_tokens": max_tokens, "max_retries": max_retries, "tool_timeout": tool_timeout}
-    env_names = {"api_key": ENV_API_KEY, "base_url": ENV_BASE_URL, "model": ENV_MODEL}
     sources: dict[str, str] = {}
     values: dict[str, Any] = {}
-    for name in (*FLAGS, "result_limit", *LIMIT_KEYS):
-        env_name = env_names.get(name)
-        if flags.get(name) is not None:
-            values[name], sources[name] = flags[name], "flag"
-        elif env_name and env.get(env_name):
-            values[name], sources[name] = env[env_name], f"env {env_name}"
+    for setting in _RESOLVED:
+        name = setting.name
+        if given.get(name) is not None:
+            values[name], sources[name] = given[name], "flag"
+        elif setting.env and env.get(setting.env):
+            values[name], sources[name] = env[setting.env], f"env {setting.env}"
         elif name in config:
             values[name], sources[name] = config[name], f"config {path}"
         else:
-            values[name], sources[name] = DEFAULTS.get(name), "default"
+            values[name], sources[name] = setting.default, "default"
         values[name], sources[name] = _checked(name, values[name], sources[name], f"{path}:{lines.get(name)}")
     routes = dict(config.get("routes") or {})
     sources["routes"] = f"config {path}" if routes else "default"

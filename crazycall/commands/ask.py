@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from crazycall.cli import handled
+from crazycall.commands._handling import handled
 
 _PROTOCOL_HELP = "auto (from the model name), chat, responses, messages or gemini."
 
@@ -88,23 +88,23 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation."),
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
+        # First, while locals() holds the parameters alone: every setting flag (settings.FLAGS) is a parameter
+        # named like its setting, so a new one is picked up here without a line of its own.
+        given = dict(locals())
         from crazycall.ask import AskOptions, ask
+        from crazycall.settings import FLAGS
         from crazycall.tools.capture import protect_stdout
 
         options = AskOptions(
             prompt=read_prompt(prompt),
-            model=model,
+            settings={name: given[name] for name in FLAGS},
             protocol=protocol,
-            base_url=base_url,
-            api_key=api_key,
             offline=offline,
             tool_files=tools,
             plugin_paths=plugins,
             tool_choice=tool_choice,
             parallel=not no_parallel,
             system=system,
-            max_turns=max_turns,
-            max_tokens=max_tokens,
             temperature=temperature,
             stream=stream,
             output="json" if json_output else output,
@@ -113,9 +113,6 @@ def register(app: typer.Typer) -> None:
             show_reasoning=not no_reasoning,
             fail_on_tool_error=fail_on_tool_error,
             verbose=verbose,
-            timeout=timeout,
-            max_retries=max_retries,
-            tool_timeout=tool_timeout,
             transcript=transcript,
             save_transcript=not no_transcript,
             continue_last=continue_last,

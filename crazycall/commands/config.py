@@ -40,21 +40,11 @@ def show_config(json_out: JsonOption = False) -> None:
     if json_out:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    from crazycall.render.tables import print_settings_table
 
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("Setting", style="bold", no_wrap=True)
-    table.add_column("Value", overflow="fold")
-    table.add_column("Source", overflow="fold")
-    for name, item in report["settings"].items():
-        # Text, not str: a route glob like "gpt-[45]*" must not be read as Rich markup
-        table.add_row(Text(name), Text(_display(item["value"])), Text(item["source"]))
-    console = Console(highlight=False)
-    console.print(table)
+    rows = [(name, _display(item["value"]), item["source"]) for name, item in report["settings"].items()]
     state = "" if report["config_file_exists"] else " (not found)"
-    console.print(f"config file: {report['config_file']}{state}", markup=False)
+    print_settings_table(rows, f"config file: {report['config_file']}{state}")
 
 
 def _display(value: Any) -> str:
@@ -69,7 +59,7 @@ def _display(value: Any) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the ``config`` group to the root app."""
-    from crazycall.cli import handled
+    from crazycall.commands._handling import handled
 
     config_app = typer.Typer(
         name="config", help="Show crazycall's effective settings.", no_args_is_help=True, rich_markup_mode=None

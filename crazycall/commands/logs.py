@@ -10,7 +10,7 @@ import json
 
 import typer
 
-from crazycall.cli import handled
+from crazycall.commands._handling import handled
 
 
 def _width() -> int | None:

@@ -15,7 +15,7 @@ from types import FrameType
 
 import typer
 
-from crazycall.cli import handled
+from crazycall.commands._handling import handled
 
 _PROTOCOLS = ("chat", "responses", "messages", "gemini", "*")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from crazycall.cli import handled
+from crazycall.commands._handling import handled
 
 
 def register(app: typer.Typer) -> None:

@@ -3,9 +3,9 @@
 Owns how the registry is shown and how one tool is run by hand. Loading and checking tools is
 ``crazycall.tools.loader``'s job. Only typer is imported at module level; ``tools list`` in particular must
 never import jsonschema or httpx (start-up speed, checked by a test), so it loads with ``check_schemas=False``
-unless ``--check`` is given, and rich is imported inside the command bodies. MCP servers named in tools.yaml
-are started for the command's duration (their tools are listed, shown and callable like any other); that, and
-only that, imports the MCP SDK.
+unless ``--check`` is given; the tables are ``render/tables.py``'s (Rich stays under ``render/``). MCP
+servers named in tools.yaml are started for the command's duration (their tools are listed, shown and callable
+like any other); that, and only that, imports the MCP SDK.
 
 ``ToolsOption`` and ``PluginsOption`` are the ``-t/--tools`` and ``--plugins`` flags every command that loads
 tools takes; other command modules reuse them so the flags read the same everywhere.
@@ -117,13 +117,10 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
     if not len(registry):
         typer.echo("no tools found (looked for ./tools.yaml and ./plugins; see -t/--tools, --plugins)", err=True)
         return
-    from rich.console import Console
-
+    from crazycall.render import tables
     from crazycall.render.sanitize import visible_line
     from crazycall.tools.schema import summarize
 
-    # emoji=False: every cell is a Text (never emoji-replaced anyway); it spares importing Rich's emoji table
-    console = Console(highlight=False, emoji=False)
     rows = [
         [
             visible_line(cell)
@@ -131,22 +128,11 @@ def _print_list(registry: ToolRegistry, json_out: bool) -> None:
         ]
         for tool in registry
     ]
-    if not console.is_terminal:  # a pipe or a file: one tool per line, tab-separated, nothing squeezed
+    if not tables.stdout_is_terminal():  # a pipe or a file: one tool per line, tab-separated, nothing squeezed
         typer.echo("\n".join("\t".join(row) for row in rows))
         _print_mcp_notes(registry, err=True)
         return
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("Name", style="bold", overflow="fold")
-    table.add_column("Parameters", overflow="fold")
-    table.add_column("Source", overflow="fold")
-    table.add_column("Description", overflow="fold")
-    for row in rows:
-        # Text, not str: a description with [brackets] must not be read as Rich markup
-        table.add_row(*map(Text, row))
-    console.print(table)
+    tables.print_tool_table(rows)
     _print_mcp_notes(registry, err=False)
 
 
@@ -174,16 +160,10 @@ def show_tool(
     if json_out:
         typer.echo(json.dumps(tool_record(tool), indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.syntax import Syntax
+    from crazycall.render.tables import print_tool
 
-    console = Console(highlight=False)
-    console.print(f"{tool.name}  ({where(tool)})", markup=False, style="bold")
-    console.print(tool.spec.description or "(no description)", markup=False)
-    if tool.timeout is not None:
-        console.print(f"timeout: {tool.timeout:g}s")
     schema_text = json.dumps(dict(tool.spec.parameters), indent=2, ensure_ascii=False)
-    console.print(Syntax(schema_text, "json", theme="ansi_dark", background_color="default"))
+    print_tool(f"{tool.name}  ({where(tool)})", tool.spec.description or "(no description)", tool.timeout, schema_text)
 
 
 YesOption = Annotated[
@@ -218,73 +198,46 @@ def call_tool(
         problems = tool.validate(args)
         if problems:
             raise UsageError(f"invalid arguments for tool {name!r}: {'; '.join(problems)}")
-        _approve(tool, args, yes, stdout)
-        result = run_tool(tool, args)
+        result = run_tool(registry, tool, args, yes=yes, stdout=stdout)
         stdout.write(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
         stdout.flush()
 
 
-def _approve(tool: Tool, args: dict[str, Any], yes: bool, stdout: Any) -> None:
-    """The approval rule of ``ask`` (tools/approval.py): ask at a terminal, refuse without one unless --yes."""
+def run_tool(registry: ToolRegistry, tool: Tool, args: dict[str, Any], *, yes: bool, stdout: Any) -> Any:
+    """Run one call through the tool runner, as ``ask`` does (approval, thread, timeout, captured prints);
+    the tool's return value, or ToolErrorsPresent / UsageError worded for a person at the command line."""
     import json
     import sys
 
     from crazycall.conversation import ToolCall
     from crazycall.errors import ToolErrorsPresent, UsageError
     from crazycall.tools.approval import NOT_PERMITTED, can_prompt
+    from crazycall.tools.runner import ToolRunner
     from crazycall.tools.session import ToolOptions, make_approval
 
     interactive = can_prompt("plain", sys.stdin, stdout, sys.stderr)
-    approval = make_approval(ToolOptions(yes=yes, interactive=interactive))
-    raw = json.dumps(args, ensure_ascii=False)
-    declined = approval.review(ToolCall("tools-call", tool.name, args, raw), tool.confirm)
-    if declined is None:
-        return
-    if declined.reason == NOT_PERMITTED:
+    runner = ToolRunner(registry, approval=make_approval(ToolOptions(yes=yes, interactive=interactive)))
+    (outcome,) = runner.run([ToolCall("tools-call", tool.name, args, json.dumps(args, ensure_ascii=False))])
+    if outcome.output:  # what the tool printed is progress for the user, as in ask: stderr, never stdout
+        sys.stderr.write(outcome.output)
+        sys.stderr.flush()
+    if outcome.declined == NOT_PERMITTED:
         raise UsageError(
             f"tool {tool.name} needs confirmation (confirm: true) and no terminal can ask for it; pass --yes to run it"
         )
-    raise ToolErrorsPresent(f"tool {tool.name} was not run: you declined")
-
-
-def run_tool(tool: Tool, args: dict[str, Any]) -> Any:
-    """Call the tool in a worker thread, giving up after its timeout; any failure is ToolErrorsPresent."""
-    import sys
-    import threading
-    from contextlib import redirect_stdout
-
-    from crazycall.errors import ToolErrorsPresent
-    from crazycall.tools.registry import DEFAULT_TOOL_TIMEOUT, ToolFailed
-    from crazycall.tools.runner import SELF_TIMEOUT_GRACE
-
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = tool(args, timeout)
-        except BaseException as exc:  # reported below; SystemExit from a tool must not end the CLI silently
-            outcome["error"] = exc
-
-    timeout = tool.timeout if tool.timeout is not None else DEFAULT_TOOL_TIMEOUT
-    # Daemon: a tool stuck past its timeout must not keep the process alive after we report it.
-    worker = threading.Thread(target=target, name=f"tool-{tool.name}", daemon=True)
-    # What the tool prints with print() is progress for the user, as in ask: stderr, never stdout.
-    with redirect_stdout(sys.stderr):
-        worker.start()
-        worker.join(timeout + (SELF_TIMEOUT_GRACE if tool.invoke is not None else 0.0))
-    if worker.is_alive():
+    if outcome.declined is not None:
+        raise ToolErrorsPresent(f"tool {tool.name} was not run: you declined")
+    if outcome.timed_out:
+        timeout = tool.timeout or runner.default_timeout
         raise ToolErrorsPresent(f"tool {tool.name} failed: TimeoutError: no result after {timeout:g}s")
-    error = outcome.get("error")
-    if isinstance(error, ToolFailed):
-        raise ToolErrorsPresent(f"tool {tool.name} failed: {error}")
-    if error is not None:
-        raise ToolErrorsPresent(f"tool {tool.name} failed: {type(error).__name__}: {error}")
-    return outcome["result"]
+    if outcome.result.is_error:
+        raise ToolErrorsPresent(f"tool {tool.name} failed: {outcome.result.content}")
+    return outcome.value
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``tools`` group to the root app."""
-    from crazycall.cli import handled
+    from crazycall.commands._handling import handled
 
     tools_app = typer.Typer(
         name="tools",

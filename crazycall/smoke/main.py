@@ -112,9 +112,9 @@ def _report(opts: SmokeOptions, results: Sequence[CaseResult], out: TextIO) -> N
     elif mode == "plain":
         report.write_plain(results, out)
     else:
-        from rich.console import Console
+        from crazycall.render.tables import write_smoke_report
 
-        report.write_table(results, Console(file=out, no_color=not opts.color or None, highlight=False))
+        write_smoke_report(results, out, opts.color)
     out.flush()
 
 

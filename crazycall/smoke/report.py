@@ -1,4 +1,4 @@
-"""Reporting smoke results: a Rich table, plain lines, a JSON array, JUnit XML.
+"""Reporting smoke results: plain lines, a JSON array, JUnit XML (the Rich table is ``render/tables.py``).
 
 Owns the shapes users' CI reads (a contract: keys and attributes are added, never renamed): the JSON objects
 (``name``, ``model``, ``protocol``, ``endpoint``, ``tool``, ``marker``, ``status``, ``reason``, ``latency_ms``,
@@ -13,14 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from crazycall.errors import UsageError
 from crazycall.redact import redact
 from crazycall.smoke.runner import CaseResult
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 JUNIT_CLASSNAME = "crazycall.smoke"
 SUITE_NAME = "crazycall smoke"
@@ -57,7 +54,7 @@ def summary(results: Sequence[CaseResult]) -> str:
     return f"{passed} of {len(results)} smoke cases passed"
 
 
-def _latency(result: CaseResult) -> str:
+def latency(result: CaseResult) -> str:
     return f"{result.latency_ms:.0f} ms"
 
 
@@ -66,7 +63,7 @@ def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
     from crazycall.render.sanitize import visible_line
 
     rows = [
-        ("PASS" if r.passed else "FAIL", r.case.name, r.endpoint, r.case.marker, _latency(r), r.reason or "")
+        ("PASS" if r.passed else "FAIL", r.case.name, r.endpoint, r.case.marker, latency(r), r.reason or "")
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
@@ -75,51 +72,6 @@ def write_plain(results: Sequence[CaseResult], out: TextIO) -> None:
         head = "  ".join([*cells, row[4].rjust(widths[4])])
         out.write(visible_line(redact(f"{head}  {row[5]}".rstrip())) + "\n")
     out.write(summary(results) + "\n")
-
-
-WIDE_TABLE = 120
-"""Columns from which the table also shows the endpoint and the marker."""
-REASON_COLUMN = 100
-"""Columns from which the failure reason is a column of its own; below, each reason is printed whole under
-the table (a reason squeezed into a narrow column would be one word per line)."""
-
-
-def write_table(results: Sequence[CaseResult], console: Console) -> None:
-    """The Rich table shown at a terminal; it fits any width from 60 columns up and the reason is always whole."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from crazycall.render.sanitize import visible_line
-
-    wide, inline = console.width >= WIDE_TABLE, console.width >= REASON_COLUMN
-    table = Table(title="crazycall smoke", title_justify="left", expand=False)
-    table.add_column("model", overflow="fold")
-    table.add_column("protocol", overflow="fold")
-    if wide:
-        table.add_column("endpoint", overflow="fold")
-        table.add_column("marker", overflow="fold")
-    table.add_column("latency", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    if inline:
-        table.add_column("reason", overflow="fold", ratio=1)
-    for r in results:
-        status = Text("pass", style="bold green") if r.passed else Text("FAIL", style="bold red")
-        cells: list[Text | str] = [visible_line(r.case.model), visible_line(r.case.protocol)]
-        if wide:
-            cells += [visible_line(redact(r.endpoint)), r.case.marker]
-        cells += [_latency(r), status]
-        if inline:
-            cells.append(Text(visible_line(redact(r.reason or "")), style="red"))
-        table.add_row(*cells)
-    console.print(table)
-    if not inline:
-        for r in results:
-            if not r.passed:
-                line = Text(f"FAIL {visible_line(r.case.name)}: ", style="bold red")
-                line.append(visible_line(redact(r.reason or "")), style="red")
-                console.print(line)
-    style = "green" if all(r.passed for r in results) else "bold red"
-    console.print(Text(summary(results), style=style))
 
 
 def _seconds(ms: float) -> str:

@@ -73,6 +73,8 @@ class CallOutcome:
     """With --verbose, a failed tool's traceback: shown to the user on stderr, never sent to the model."""
     declined: str | None = None
     """Not run for want of approval: ``approval.NOT_PERMITTED`` or ``approval.USER_DECLINED``."""
+    timed_out: bool = False
+    """Given up on after its timeout (``tools call`` words that itself)."""
 
 
 class _ThreadRouter(io.TextIOBase):
@@ -237,7 +239,8 @@ class ToolRunner:
             for i in [i for i in pending if now >= deadlines[i][0] + deadlines[i][1]]:
                 call, timeout = calls[i], deadlines[i][1]
                 message = f"tool {call.name} timed out after {timeout:g} s"
-                timed_out = CallOutcome(call, ToolResult(call.id, call.name, message, True), timeout * 1000)
+                result = ToolResult(call.id, call.name, message, True)
+                timed_out = CallOutcome(call, result, timeout * 1000, timed_out=True)
                 pending.discard(i)
                 self._deliver(i, timed_out, captured[i], outcomes, on_finish)
             if not pending:

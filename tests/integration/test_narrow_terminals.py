@@ -160,7 +160,7 @@ def _smoke_results() -> list[Any]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_smoke_table_fits_and_the_reason_is_whole(width: int) -> None:
-    from crazycall.smoke.report import write_table
+    from crazycall.render.tables import write_smoke_table as write_table
 
     out = io.StringIO()
     write_table(_smoke_results(), Console(file=out, width=width, color_system=None, _environ={}))

@@ -110,8 +110,10 @@ def test_function_model_computes_each_turn_from_the_conversation() -> None:
 
 
 def test_the_run_is_planned_once_from_resolved_settings(tmp_path: Path) -> None:
-    opts = AskOptions(prompt="hi", model="gemini-2.5-pro", system="be brief", stream=False, tool_choice="required")
-    settings = load_settings(model=opts.model, env={"XDG_CONFIG_HOME": str(tmp_path)})
+    opts = AskOptions(
+        prompt="hi", settings={"model": "gemini-2.5-pro"}, system="be brief", stream=False, tool_choice="required"
+    )
+    settings = load_settings(opts.settings, env={"XDG_CONFIG_HOME": str(tmp_path)})
     planned = plan(opts, settings, io.StringIO())
     assert (settings.max_turns, settings.max_retries) == (DEFAULT_MAX_TURNS, DEFAULT_MAX_RETRIES)
     assert (planned.model, planned.protocol) == ("gemini-2.5-pro", "gemini")
@@ -144,7 +146,7 @@ def test_every_setting_flag_of_ask_reaches_the_settings() -> None:
         "max_retries": 0,
         "tool_timeout": 1.5,
     }
-    assert set(given) == set(FLAGS)  # a new setting flag: give it here and an AskOptions field of its name
-    settings = settings_for(AskOptions(prompt="hi", **given))
+    assert set(given) == set(FLAGS)  # a new setting flag: give it here
+    settings = settings_for(AskOptions(prompt="hi", settings=given))
     assert {name: getattr(settings, name) for name in FLAGS} == given
     assert {settings.sources[name] for name in FLAGS} == {"flag"}

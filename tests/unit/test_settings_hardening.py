@@ -64,7 +64,7 @@ def test_config_values_out_of_range_name_file_and_line(tmp_path: Path, text: str
 )
 def test_flag_values_out_of_range_are_usage_errors(kwargs: dict[str, object], fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment):
-        load_settings(env={}, **kwargs)  # type: ignore[arg-type]
+        load_settings(kwargs, env={})
 
 
 def test_environment_base_url_is_a_usage_error_naming_the_variable() -> None:

@@ -50,9 +50,9 @@ class HttpStatus:
     async def __call__(self, response: Any) -> None:
         # POSTs only: a 405 to the optional GET stream is normal and says nothing about a failed start
         if response.status_code >= 400 and response.request.method == "POST":
-            from crazycall.redact import mask_url_credentials, redact
+            from crazycall.redact import redact
 
-            url = redact(mask_url_credentials(str(response.request.url)))
+            url = redact(str(response.request.url))
             self.last = f"{url} answered HTTP {response.status_code} {response.reason_phrase}"
 
 

@@ -292,9 +292,9 @@ def mcp_server_record(tool: Tool) -> dict[str, Any]:
     config = call.server.config
     record: dict[str, Any] = {"name": config.name, "tool": call.name}
     if config.url is not None:
-        from crazycall.redact import mask_url_credentials, redact
+        from crazycall.redact import redact
 
-        record["url"] = redact(mask_url_credentials(config.url))
+        record["url"] = redact(config.url)
     else:
         record["cwd"] = str(config.cwd)
     return record

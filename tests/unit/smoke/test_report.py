@@ -13,8 +13,9 @@ from rich.console import Console
 
 from crazycall.errors import UsageError
 from crazycall.redact import remember
+from crazycall.render.tables import write_smoke_table as write_table
 from crazycall.smoke.cases import make_case
-from crazycall.smoke.report import as_json, junit_xml, summary, write_json, write_junit, write_plain, write_table
+from crazycall.smoke.report import as_json, junit_xml, summary, write_json, write_junit, write_plain
 from crazycall.smoke.runner import CaseResult
 
 XSD = Path(__file__).resolve().parents[2] / "fixtures" / "junit" / "junit-10.xsd"
