@@ -339,7 +339,7 @@ def _start_transcript(opts: AskOptions, settings: Settings, plan: Plan, transcri
         "protocol": plan.protocol,
         "endpoint": plan.endpoint,
         "base_url": "offline" if opts.offline else redact(settings.base_url),
-        "stream": opts.stream,
+        "stream": plan.replay.stream if plan.replay is not None else opts.stream,
         "settings": settings.redacted(),
         "resumed_from": plan.resumed_from,
         **({"replay": plan.replay.source} if plan.replay is not None else {}),

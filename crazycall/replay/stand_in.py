@@ -59,8 +59,17 @@ class ReplayTransport:
             raise
         except TransportError as err:
             if type(err) is TransportError:  # the recorded stream ended before its terminal event
-                raise StreamCut(err.message) from None
+                raise StreamCut(self._cut_message(exchange, err.message)) from None
             raise
+
+    def _cut_message(self, exchange: Exchange, message: str) -> str:
+        """Why the stream stopped: the original run's own words when this was its last exchange and it ended
+        in a transport error (the peer closed the connection), else the adapter's (no terminal event)."""
+        error = self.recording.error or {}
+        last = exchange is self.recording.exchanges[-1]
+        if last and error.get("error_type") == TransportError.kind and isinstance(error.get("message"), str):
+            return str(error["message"])
+        return message
 
     def _events(self, exchange: Exchange) -> Iterator[ServerEvent]:
         for name, data in exchange.events:
