@@ -57,6 +57,8 @@ def recording_from_records(records: list[dict[str, Any]], source: str) -> Record
     if run is None or not exchanges:
         what = "no run record" if run is None else "no recorded request"
         raise UsageError(f"replay: {source} is not a recording: it has {what} (was it written with --no-transcript?)")
+    if not isinstance(run.get("protocol"), str) or not run["protocol"]:
+        raise UsageError(f"replay: {source} names no protocol in its run record; it cannot be replayed")
     first = exchanges[0].request
     stream = run.get("stream")
     return Recording(

@@ -99,6 +99,20 @@ def test_replay_gives_the_recorded_run_without_router_or_key(tmp_path: Path, pro
     assert comparable(as_json(out)) == comparable(recorded)
 
 
+def test_a_run_that_crossed_protocols_with_resume_replays(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    assert record(first, *TOOLS, "--json", PROMPT)[0] == 0  # chat
+    follow_up = "And the weather in Paris?"
+    code, recorded = record(second, "--resume", str(first), "-m", "claude-sonnet-4-6", *TOOLS, "--json", follow_up)
+    assert code == 0 and recorded["protocol"] == "messages"
+    args = ("--resume", str(first), "--replay", str(second), *TOOLS, "--json", "--no-transcript")
+    code, out, err = invoke(*args, follow_up)
+    assert code == 0, err
+    assert comparable(as_json(out)) == comparable(recorded)
+    code, out, err = invoke(*args, "And the weather in Rome?")
+    assert code == 9 and as_json(out)["error"]["replay"]["request"] == 1
+
+
 def test_a_changed_tool_result_names_request_2_and_the_path(tmp_path: Path) -> None:
     rec = tmp_path / "rec.jsonl"
     code, _data = record(rec, *thermometer(tmp_path / "p", "21"), "--json", THERMO_PROMPT)
@@ -171,6 +185,9 @@ def test_replay_on_another_protocol_or_without_a_recording_is_a_usage_error(tmp_
     assert code == EXIT_USAGE and "--replay-tools needs --replay" in err
     code, out, err = invoke("--replay", "no-such-run", "--json", *TOOLS, PROMPT)
     assert code == EXIT_USAGE and as_json(out)["error"]["type"] == "usage_error"
+    (tmp_path / "empty.jsonl").write_text('{"type": "run", "model": "m"}\n', encoding="utf-8")
+    code, _out, err = invoke("--replay", str(tmp_path / "empty.jsonl"), *TOOLS, PROMPT)
+    assert code == EXIT_USAGE and "is not a recording: it has no recorded request" in err
 
 
 def test_more_requests_than_recorded_is_a_mismatch(tmp_path: Path) -> None:

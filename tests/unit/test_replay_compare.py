@@ -97,3 +97,9 @@ def test_a_transcript_without_requests_is_not_a_recording() -> None:
         recording_from_records(_records(), "r.jsonl")
     with pytest.raises(UsageError, match="it has no run record"):
         recording_from_records([], "r.jsonl")
+
+
+def test_a_recording_without_a_protocol_is_refused() -> None:
+    records = [{"type": "run", "model": "m"}, {"type": "request", "turn": 1, "path": "/v1/x", "body": {}}]
+    with pytest.raises(UsageError, match="names no protocol in its run record"):
+        recording_from_records(records, "r.jsonl")
