@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crazycall.cli import app
-from crazycall.errors import EXIT_REPLAY_MISMATCH, EXIT_TRANSPORT, EXIT_USAGE
+from crazycall.errors import EXIT_PROVIDER, EXIT_REPLAY_MISMATCH, EXIT_TRANSPORT, EXIT_USAGE
 from crazycall.offline.server import OfflineRouter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,6 +170,17 @@ def test_a_cut_stream_replays_as_the_same_error(tmp_path: Path) -> None:
     assert code == EXIT_TRANSPORT
     code, out, _err = invoke("--replay", str(rec), *TOOLS, "--json", "--no-transcript", PROMPT)
     assert code == EXIT_TRANSPORT
+    assert as_json(out)["error"] == recorded["error"]
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_a_recorded_http_error_replays_as_the_same_error(tmp_path: Path, stream: str) -> None:
+    rec = tmp_path / "rec.jsonl"
+    args = ("-m", "claude-sonnet-4-6", stream, *TOOLS, "--json")
+    code, recorded = record(rec, "--max-retries", "1", *args, PROMPT, faults={"*": "http500"})
+    assert code == EXIT_PROVIDER
+    code, out, _err = invoke("--replay", str(rec), *args, "--no-transcript", PROMPT)
+    assert code == EXIT_PROVIDER
     assert as_json(out)["error"] == recorded["error"]
 
 
