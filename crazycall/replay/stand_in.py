@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from crazycall.errors import CrazycallError, ProtocolViolation, ProviderError, ReplayMismatch, StreamCut, TransportError
+from crazycall.errors import (
+    CrazycallError,
+    ProtocolViolation,
+    ProviderError,
+    ReplayMismatch,
+    StreamCut,
+    TransportError,
+    UsageError,
+)
 from crazycall.events import StreamEvent
 from crazycall.model import HttpModel
 from crazycall.protocols.base import HttpRequest, ProtocolAdapter
@@ -87,6 +95,12 @@ class ReplayTransport:
             message = f"replay: request {number} was not recorded ({self.recording.source} holds {len(exchanges)})"
             raise ReplayMismatch(message, number)
         exchange = exchanges[number - 1]
+        if not isinstance(exchange.request.get("path"), str):
+            source = self.recording.source
+            raise UsageError(
+                f"replay: request {number} of {source} was cut whole by the transcript's record limit"
+                " (max_transcript_record_bytes in the config file); record the run again with a larger one"
+            )
         recorded, now = exchange.request, normalized(record)
         for key in ("method", "path", "query", "stream", "body"):
             found = first_difference(recorded.get(key), now.get(key), "" if key == "body" else key)

@@ -103,3 +103,25 @@ def test_a_recording_without_a_protocol_is_refused() -> None:
     records = [{"type": "run", "model": "m"}, {"type": "request", "turn": 1, "path": "/v1/x", "body": {}}]
     with pytest.raises(UsageError, match="names no protocol in its run record"):
         recording_from_records(records, "r.jsonl")
+
+
+def test_a_request_record_cut_whole_still_opens_its_exchange() -> None:
+    records = _records(
+        {"type": "request", "turn": 1, "path": "/v1/x", "body": {}},
+        {"type": "response", "turn": 1, "status": 200, "body": "{}"},
+        {"type": "request", "turn": 2, "cut": '{"type": "request", ...'},
+        {"type": "response", "turn": 2, "status": 200, "body": "[]"},
+    )
+    first, second = recording_from_records(records, "r.jsonl").exchanges
+    assert first.body == "{}" and second.body == "[]" and "path" not in second.request
+
+
+def test_replaying_a_request_cut_whole_is_a_usage_error_naming_the_limit() -> None:
+    from crazycall.protocols import get_adapter
+    from crazycall.protocols.base import HttpRequest
+    from crazycall.replay import ReplayTransport
+
+    records = _records({"type": "request", "turn": 1, "cut": "..."}, {"type": "response", "status": 200, "body": "{}"})
+    transport = ReplayTransport(recording_from_records(records, "r.jsonl"))
+    with pytest.raises(UsageError, match=r"request 1 of r\.jsonl was cut whole .*max_transcript_record_bytes"):
+        transport.send(get_adapter("chat"), HttpRequest("/v1/chat/completions", {"model": "m"}, False))
