@@ -100,7 +100,10 @@ def test_a_transcript_without_requests_is_not_a_recording() -> None:
 
 
 def test_a_recording_without_a_protocol_is_refused() -> None:
-    records = [{"type": "run", "model": "m"}, {"type": "request", "turn": 1, "path": "/v1/x", "body": {}}]
+    records: list[dict[str, Any]] = [
+        {"type": "run", "model": "m"},
+        {"type": "request", "turn": 1, "path": "/v1/x", "body": {}},
+    ]
     with pytest.raises(UsageError, match="names no protocol in its run record"):
         recording_from_records(records, "r.jsonl")
 
