@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from crazycall.loop import LoopOptions, LoopState
     from crazycall.tools.session import ToolOptions
     from crazycall.transcript import Transcript
+    from crazycall.transcript.recording import Recording
     from crazycall.transport import TransportOptions
 
 OFFLINE_KEY = "offline"
@@ -70,6 +71,10 @@ class AskOptions:
     deny_tools: Sequence[str] = ()
     approve: Sequence[str] = ()
     yes: bool = False
+    replay: str | None = None
+    """--replay TRANSCRIPT_OR_RUN_ID: the model's turns come from that recording, not the network."""
+    replay_tools: bool = False
+    """--replay-tools: the tool results too."""
 
 
 @contextmanager
@@ -220,6 +225,8 @@ class Plan:
     transport: TransportOptions
     tools: ToolOptions
     resumed_from: str | None = None
+    replay: Recording | None = None
+    """--replay: the recording the model's turns come from."""
 
 
 def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPrompt | None = None) -> Plan:
@@ -227,7 +234,19 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
     from crazycall.loop import LoopOptions
     from crazycall.model import TurnOptions, endpoint_for
 
+    recording = None
+    if opts.replay is not None:
+        from crazycall.replay.flags import replayed
+
+        opts, settings, recording = replayed(opts, settings)
+    elif opts.replay_tools:
+        raise UsageError("--replay-tools needs --replay TRANSCRIPT_OR_RUN_ID")
     model, protocol, conversation, resumed_from = _start(opts, settings, err)
+    if recording is not None and protocol != recording.protocol:
+        message = (
+            f"replay: {recording.source} was recorded on {recording.protocol}; it cannot be replayed on {protocol}"
+        )
+        raise UsageError(message)
     turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature)
     return Plan(
         model=model,
@@ -238,6 +257,7 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
         transport=_transport_options(settings),
         tools=_tool_options(opts, settings, tool_prompt or ToolPrompt(False)),
         resumed_from=resumed_from,
+        replay=recording,
     )
 
 
@@ -315,9 +335,10 @@ def _start_transcript(opts: AskOptions, settings: Settings, plan: Plan, transcri
         "protocol": plan.protocol,
         "endpoint": plan.endpoint,
         "base_url": "offline" if opts.offline else redact(settings.base_url),
-        "stream": opts.stream,
+        "stream": plan.replay.stream if plan.replay is not None else opts.stream,
         "settings": settings.redacted(),
         "resumed_from": plan.resumed_from,
+        **({"replay": plan.replay.source} if plan.replay is not None else {}),
         "conversation": conversation_to_json(plan.conversation),
     }
     path = Transcript.location(opts.transcript, transcript.run_id)
@@ -337,13 +358,25 @@ def _run(opts: AskOptions, settings: Settings, plan: Plan, report: _Reporter, tr
     emit = report.emit
     with (
         tool_session(plan.tools, opts.tool_choice) as runner,
-        router_endpoint(opts.offline, settings) as (base_url, api_key),
+        _router(opts, settings, plan) as (base_url, api_key),
     ):
         _start_transcript(opts, settings, plan, transcript)
         path = str(transcript.path) if transcript.path is not None else None
         names = tuple(runner.registry.names())
         emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path))
         observe, flush = transcript.observe, report.flush
+        if plan.replay is not None:  # no router, no key: the recording answers (crazycall.replay)
+            from crazycall.replay import replay_model, replay_runner
+
+            runner = replay_runner(runner, plan.replay) if opts.replay_tools else runner
+            return run(state, replay_model(plan.replay, observe), runner, plan.loop, emit, transcript.message)
         with Transport(base_url, api_key, plan.transport, observer=observe, on_wait=flush) as transport:
             model = HttpModel(get_adapter(plan.protocol), transport, plan.model, stream=opts.stream)
             return run(state, model, runner, plan.loop, emit, transcript.message)
+
+
+def _router(opts: AskOptions, settings: Settings, plan: Plan) -> AbstractContextManager[tuple[str, str]]:
+    """``router_endpoint``, except for a replay, which needs neither a router nor a key."""
+    if plan.replay is not None:
+        return nullcontext(("", ""))
+    return router_endpoint(opts.offline, settings)

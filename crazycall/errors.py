@@ -24,6 +24,7 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
     │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
+    ├── ReplayMismatch      9    --replay: the request built now differs from the recorded one
     ├── SmokeFailed      4-6, 1  ``crazycall smoke``: a case failed (the most severe failure's code)
     ├── Interrupted       130    Ctrl-C
     └── OutputClosed      141    stdout's reader went away (``| head``): silent, like SIGPIPE
@@ -41,6 +42,7 @@ EXIT_TRANSPORT = 5
 EXIT_PROTOCOL = 6
 EXIT_MAX_TURNS = 7
 EXIT_TOOL_ERROR = 8
+EXIT_REPLAY_MISMATCH = 9
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed the pipe."""
@@ -193,6 +195,18 @@ class RepeatedToolCalls(LoopLimitExceeded):
 class ToolErrorsPresent(CrazycallError):
     exit_code = EXIT_TOOL_ERROR
     kind = "tool_error"
+
+
+class ReplayMismatch(CrazycallError):
+    """A replay (``--replay``) built a request that differs from the recorded one, or one never recorded.
+    ``request`` (1-based), ``path``, ``recorded`` and ``now`` go into ``--json``'s error object as ``replay``."""
+
+    exit_code = EXIT_REPLAY_MISMATCH
+    kind = "replay_mismatch"
+
+    def __init__(self, message: str, request: int, path: str = "", recorded: object = None, now: object = None):
+        super().__init__(message)
+        self.request, self.path, self.recorded, self.now = request, path, recorded, now
 
 
 class SmokeFailed(CrazycallError):

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from crazycall.conversation import Conversation, ModelResponse, ToolSpec
 from crazycall.errors import ProtocolViolation
 from crazycall.events import ResponseCompleted, StreamEvent
 from crazycall.protocols.assembler import replay
-from crazycall.protocols.base import ProtocolAdapter, RequestOptions
-
-if TYPE_CHECKING:
-    from crazycall.transport import Transport
+from crazycall.protocols.base import HttpRequest, ProtocolAdapter, RequestOptions
 
 
 @dataclass(frozen=True)
@@ -68,10 +65,22 @@ class Model(Protocol):
         ...
 
 
+class TurnTransport(Protocol):
+    """What an HttpModel sends a turn through: ``crazycall.transport.Transport``, or a replay's stand-in."""
+
+    def send(self, adapter: ProtocolAdapter, request: HttpRequest) -> Any:
+        """The decoded JSON body of a non-streamed request's answer."""
+        ...
+
+    def stream(self, adapter: ProtocolAdapter, request: HttpRequest) -> Iterator[StreamEvent]:
+        """The adapter's events of a streamed request's answer."""
+        ...
+
+
 class HttpModel:
     """A model behind a router: the adapter translates, the transport talks HTTP (stream or not)."""
 
-    def __init__(self, adapter: ProtocolAdapter, transport: Transport, name: str, *, stream: bool = True) -> None:
+    def __init__(self, adapter: ProtocolAdapter, transport: TurnTransport, name: str, *, stream: bool = True) -> None:
         self.adapter = adapter
         self.transport = transport
         self.stream = stream

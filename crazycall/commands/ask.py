@@ -86,6 +86,12 @@ def register(app: typer.Typer) -> None:
         deny_tools: list[str] = typer.Option([], "--deny-tools", help="Never offer these tools (a,b; repeatable)."),
         approve: list[str] = typer.Option([], "--approve", help="Pre-approve a confirm: tool (repeatable)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation."),
+        replay: str | None = typer.Option(
+            None,
+            "--replay",
+            help="Answer from this transcript (path or run id), not the network; exit 9 if a request differs.",
+        ),
+        replay_tools: bool = typer.Option(False, "--replay-tools", help="With --replay: tool results from it too."),
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         # First, while locals() holds the parameters alone: every setting flag (settings.FLAGS) is a parameter
@@ -122,6 +128,8 @@ def register(app: typer.Typer) -> None:
             deny_tools=split_names(",".join(deny_tools)),
             approve=tuple(approve),
             yes=yes,
+            replay=replay,
+            replay_tools=replay_tools,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
         with protect_stdout() as stdout:

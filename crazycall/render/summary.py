@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crazycall.errors import CrazycallError
+from crazycall.errors import CrazycallError, ReplayMismatch
 from crazycall.events import RunResult, ToolCallRecord
 
 
@@ -40,4 +40,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
 
 
 def error_dict(error: CrazycallError) -> dict[str, Any]:
-    return {"type": error.kind, "message": str(error), "exit_code": error.exit_code}
+    data: dict[str, Any] = {"type": error.kind, "message": str(error), "exit_code": error.exit_code}
+    if isinstance(error, ReplayMismatch):  # both values whole: the message shows them cut to one line
+        data["replay"] = {"request": error.request, "path": error.path, "recorded": error.recorded, "now": error.now}
+    return data
