@@ -75,6 +75,9 @@ class AskOptions:
     deny_tools: Sequence[str] = ()
     approve: Sequence[str] = ()
     yes: bool = False
+    schema: str | None = None
+    """--schema: a JSON Schema inline or a JSON/YAML file the final answer must follow."""
+    schema_retries: int | None = None
 
 
 @contextmanager
@@ -233,17 +236,31 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
     from crazycall.model import TurnOptions, endpoint_for
 
     model, protocol, conversation, resumed_from = _start(opts, settings, err)
-    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature)
+    response_schema = _load_schema(opts.schema) if opts.schema is not None else None
+    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature, response_schema)
     return Plan(
         model=model,
         protocol=protocol,
         conversation=conversation,
         endpoint=endpoint_for(protocol, model, opts.stream),
-        loop=LoopOptions(turn, max_turns=settings.max_turns),
+        loop=LoopOptions(turn, max_turns=settings.max_turns, schema_retries=_schema_retries(opts)),
         transport=_transport_options(settings),
         tools=_tool_options(opts, settings, tool_prompt or ToolPrompt(False)),
         resumed_from=resumed_from,
     )
+
+
+def _load_schema(spec: str) -> dict[str, Any]:
+    """--schema, checked before anything is sent (an invalid JSON Schema is a usage error, exit 2)."""
+    from crazycall import schema
+
+    return schema.load(spec)
+
+
+def _schema_retries(opts: AskOptions) -> int:
+    from crazycall.settings import DEFAULT_SCHEMA_RETRIES
+
+    return DEFAULT_SCHEMA_RETRIES if opts.schema_retries is None else opts.schema_retries
 
 
 def _start(opts: AskOptions, settings: Settings, err: TextIO) -> tuple[str, str, Conversation, str | None]:
@@ -346,7 +363,8 @@ def _run(opts: AskOptions, settings: Settings, plan: Plan, report: _Reporter, tr
         _start_transcript(opts, settings, plan, transcript)
         path = str(transcript.path) if transcript.path is not None else None
         names = tuple(runner.registry.names())
-        emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path))
+        structured = plan.loop.turn.response_schema is not None
+        emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path, structured))
         observe, flush = transcript.observe, report.flush
         with Transport(base_url, api_key, plan.transport, observer=observe, on_wait=flush) as transport:
             model = HttpModel(get_adapter(plan.protocol), transport, plan.model, stream=opts.stream)

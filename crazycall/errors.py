@@ -24,6 +24,7 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
     │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
+    ├── SchemaMismatch      9    --schema: the final answer stayed invalid after --schema-retries
     ├── SmokeFailed      4-6, 1  ``crazycall smoke``: a case failed (the most severe failure's code)
     ├── Interrupted       130    Ctrl-C
     └── OutputClosed      141    stdout's reader went away (``| head``): silent, like SIGPIPE
@@ -41,6 +42,7 @@ EXIT_TRANSPORT = 5
 EXIT_PROTOCOL = 6
 EXIT_MAX_TURNS = 7
 EXIT_TOOL_ERROR = 8
+EXIT_SCHEMA = 9
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed the pipe."""
@@ -193,6 +195,13 @@ class RepeatedToolCalls(LoopLimitExceeded):
 class ToolErrorsPresent(CrazycallError):
     exit_code = EXIT_TOOL_ERROR
     kind = "tool_error"
+
+
+class SchemaMismatch(CrazycallError):
+    """The final answer was not valid against ``--schema`` after every retry; the last answer is kept."""
+
+    exit_code = EXIT_SCHEMA
+    kind = "schema_mismatch"
 
 
 class SmokeFailed(CrazycallError):

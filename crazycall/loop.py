@@ -14,7 +14,7 @@ transcript can keep it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,8 +28,9 @@ from crazycall.conversation import (
     ToolSpec,
     Usage,
     encode_arguments,
+    user_text,
 )
-from crazycall.errors import LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls
+from crazycall.errors import LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls, SchemaMismatch
 from crazycall.events import (
     Emit,
     RunResult,
@@ -45,7 +46,7 @@ from crazycall.events import (
 )
 from crazycall.model import Model, TurnOptions, ask_turn
 from crazycall.redact import redact, redact_data
-from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS
+from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS, DEFAULT_SCHEMA_RETRIES
 from crazycall.textbuffer import TextBuffer
 from crazycall.tools.runner import CallOutcome, Progress, ToolRunner
 
@@ -59,6 +60,8 @@ class LoopOptions:
     max_turns: int = DEFAULT_MAX_TURNS
     max_repeats: int = DEFAULT_MAX_REPEATS
     """Stop when this many consecutive rounds ask for the very same calls (names and arguments)."""
+    schema_retries: int = DEFAULT_SCHEMA_RETRIES
+    """``--schema-retries``: how many times an answer invalid against ``turn.response_schema`` is sent back."""
 
 
 @dataclass
@@ -79,6 +82,10 @@ class LoopState:
     repeat_rounds: int = 0
     paused_text: str = ""
     """The text of turns the model paused (and continued in the next turn): the answer begins with it."""
+    schema_attempts: int = 0
+    """``--schema``: final answers judged so far (the first one and every retry)."""
+    output: Any = None
+    """``--schema``: the parsed value of the final answer once it validated."""
 
     def result(self) -> RunResult:
         # The text of a turn that called tools is progress ("Calling get_weather."), not an answer.
@@ -88,7 +95,8 @@ class LoopState:
         text = self.paused_text + text
         stop = self.last.stop_reason if self.last else ""
         records = tuple(self.records or ())
-        return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage)
+        extra = {"output": self.output} if self.schema_attempts else {}
+        return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage, extra)
 
 
 def _record(outcome: CallOutcome) -> ToolCallRecord:
@@ -138,6 +146,8 @@ def run(
             _continue_paused(state, response, options.max_turns)
             continue
         if not calls:
+            if _answer_retried(state, opts.response_schema, options.schema_retries, appended):
+                continue
             return state.result()
         if state.turns >= options.max_turns:
             raise LoopLimitExceeded(
@@ -165,6 +175,31 @@ def _turn_with_retry(
     raise MalformedToolCall(
         f"{model.protocol}: the model's tool call failed twice in a row (turn {state.turns}): {reason}"
     )
+
+
+def _answer_retried(state: LoopState, schema: Mapping[str, Any] | None, retries: int, appended: OnMessage) -> bool:
+    """``--schema``: judge the final answer. True when it went back to the model with every violation (the loop
+    asks again); False when it is valid (``state.output`` holds it); SchemaMismatch once retries are spent."""
+    if schema is None:
+        return False
+    from crazycall import schema as contract
+
+    state.schema_attempts += 1
+    checked = contract.validate(schema, state.result().text)
+    if checked.ok:
+        state.output = checked.value
+        return False
+    if state.schema_attempts > retries:
+        shown = "; ".join(checked.violations[:3])
+        raise SchemaMismatch(
+            f"the final answer is not valid against --schema after {retries} retr{'y' if retries == 1 else 'ies'} "
+            f"(--schema-retries): {shown}"
+        )
+    message = user_text(contract.correction(checked, state.schema_attempts, retries))
+    state.conversation = state.conversation.append(message)
+    state.paused_text = ""
+    appended(message)
+    return True
 
 
 def _continue_paused(state: LoopState, response: ModelResponse, max_turns: int) -> None:

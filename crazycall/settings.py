@@ -52,6 +52,8 @@ DEFAULT_TOOL_TIMEOUT = 60.0
 DEFAULT_RESULT_LIMIT = 64 * 1024
 """Characters of a tool result sent to the model before it is cut."""
 DEFAULT_MAX_REPEATS = 3
+DEFAULT_SCHEMA_RETRIES = 2
+"""--schema-retries: how many times a final answer invalid against --schema is sent back to the model."""
 """Rounds in a row asking for the very same tool calls before the loop stops (no flag: the loop's guard)."""
 DEFAULT_SMOKE_CONCURRENCY = 4
 DEFAULT_SMOKE_TIMEOUT = 60.0

@@ -86,6 +86,12 @@ def register(app: typer.Typer) -> None:
         deny_tools: list[str] = typer.Option([], "--deny-tools", help="Never offer these tools (a,b; repeatable)."),
         approve: list[str] = typer.Option([], "--approve", help="Pre-approve a confirm: tool (repeatable)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation."),
+        schema: str | None = typer.Option(
+            None, "--schema", help="JSON Schema (inline or a JSON/YAML file) the final answer must follow."
+        ),
+        schema_retries: int | None = typer.Option(
+            None, "--schema-retries", min=0, help="Times an invalid answer is sent back (default 2)."
+        ),
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         from crazycall.ask import AskOptions, ask
@@ -125,6 +131,8 @@ def register(app: typer.Typer) -> None:
             deny_tools=split_names(",".join(deny_tools)),
             approve=tuple(approve),
             yes=yes,
+            schema=schema,
+            schema_retries=schema_retries,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
         with protect_stdout() as stdout:

@@ -36,7 +36,13 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens},
         "run_id": result.run_id,
         "transcript": result.transcript,
+        **_structured(result),
     }
+
+
+def _structured(result: RunResult) -> dict[str, Any]:
+    """``--schema``: ``output``, the parsed final answer (null when it never validated); absent otherwise."""
+    return {"output": result.extra["output"]} if "output" in result.extra else {}
 
 
 def error_dict(error: CrazycallError) -> dict[str, Any]:
