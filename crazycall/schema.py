@@ -36,9 +36,9 @@ class Checked:
 
 
 def load(spec: str, *, flag: str = "--schema") -> dict[str, Any]:
-    """The schema given as inline JSON (starting with ``{``) or as the path of a JSON or YAML file."""
+    """The schema given as inline JSON (starting with ``{`` or ``[``) or as the path of a JSON or YAML file."""
     text = spec.strip()
-    if text.startswith("{"):
+    if text.startswith(("{", "[")):
         where = f"{flag} (inline JSON)"
         try:
             schema: Any = json.loads(text)
