@@ -27,6 +27,7 @@ from crazycall.tools.approval import ToolPrompt, can_prompt
 
 if TYPE_CHECKING:
     from crazycall.loop import LoopOptions, LoopState
+    from crazycall.model import TurnOptions
     from crazycall.tools.session import ToolOptions
     from crazycall.transcript import Transcript
     from crazycall.transport import TransportOptions
@@ -78,6 +79,8 @@ class AskOptions:
     schema: str | None = None
     """--schema: a JSON Schema inline or a JSON/YAML file the final answer must follow."""
     schema_retries: int | None = None
+    max_cost: float | None = None
+    max_tokens_total: int | None = None
 
 
 @contextmanager
@@ -232,7 +235,6 @@ class Plan:
 
 def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPrompt | None = None) -> Plan:
     """Plan the run; continuing an earlier conversation says so on ``err``."""
-    from crazycall.loop import LoopOptions
     from crazycall.model import TurnOptions, endpoint_for
 
     model, protocol, conversation, resumed_from = _start(opts, settings, err)
@@ -243,10 +245,30 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
         protocol=protocol,
         conversation=conversation,
         endpoint=endpoint_for(protocol, model, opts.stream),
-        loop=LoopOptions(turn, max_turns=settings.max_turns, schema_retries=_schema_retries(opts)),
+        loop=_loop_options(opts, settings, model, turn),
         transport=_transport_options(settings),
         tools=_tool_options(opts, settings, tool_prompt or ToolPrompt(False)),
         resumed_from=resumed_from,
+    )
+
+
+def _loop_options(opts: AskOptions, settings: Settings, model: str, turn: TurnOptions) -> LoopOptions:
+    from crazycall.cost import price_for
+    from crazycall.loop import LoopOptions
+
+    price = price_for(model, settings.prices)
+    if settings.max_cost is not None and price is None:
+        raise UsageError(
+            f"--max-cost needs a price for model {model!r} (add it under prices: in {settings.config_path}), "
+            "or use --max-tokens-total"
+        )
+    return LoopOptions(
+        turn,
+        max_turns=settings.max_turns,
+        schema_retries=_schema_retries(opts),
+        price=price,
+        max_cost=settings.max_cost,
+        max_tokens_total=settings.max_tokens_total,
     )
 
 

@@ -22,7 +22,8 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
     │   └── MalformedToolCall    the model's tool call failed on the provider's side twice in a row
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
-    │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
+    │   ├── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
+    │   └── BudgetExceeded       --max-cost / --max-tokens-total reached before the next model turn
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
     ├── SchemaMismatch      9    --schema: the final answer stayed invalid after --schema-retries
     ├── SmokeFailed      4-6, 1  ``crazycall smoke``: a case failed (the most severe failure's code)
@@ -190,6 +191,13 @@ class RepeatedToolCalls(LoopLimitExceeded):
     """The model asked for the same call(s) with identical arguments round after round (exit 7, like max turns)."""
 
     kind = "repeated_tool_calls"
+
+
+class BudgetExceeded(LoopLimitExceeded):
+    """The cost (``--max-cost``) or the tokens (``--max-tokens-total``) so far reached the budget before the next
+    model turn (exit 7, like the turn limit; everything so far is kept)."""
+
+    kind = "budget_exceeded"
 
 
 class ToolErrorsPresent(CrazycallError):

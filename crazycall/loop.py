@@ -30,7 +30,8 @@ from crazycall.conversation import (
     encode_arguments,
     user_text,
 )
-from crazycall.errors import LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls, SchemaMismatch
+from crazycall.cost import Price, cost_usd
+from crazycall.errors import BudgetExceeded, LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls, SchemaMismatch
 from crazycall.events import (
     Emit,
     RunResult,
@@ -62,6 +63,12 @@ class LoopOptions:
     """Stop when this many consecutive rounds ask for the very same calls (names and arguments)."""
     schema_retries: int = DEFAULT_SCHEMA_RETRIES
     """``--schema-retries``: how many times an answer invalid against ``turn.response_schema`` is sent back."""
+    price: Price | None = None
+    """The model's price (``prices:``): the result then has ``cost_usd``."""
+    max_cost: float | None = None
+    """--max-cost, US dollars (needs ``price``): no model turn starts once the cost so far reaches it."""
+    max_tokens_total: int | None = None
+    """--max-tokens-total: no model turn starts once input plus output tokens so far reach it."""
 
 
 @dataclass
@@ -86,6 +93,8 @@ class LoopState:
     """``--schema``: final answers judged so far (the first one and every retry)."""
     output: Any = None
     """``--schema``: the parsed value of the final answer once it validated."""
+    price: Price | None = None
+    """The model's price, when ``prices:`` has one: the result reports ``cost_usd``."""
 
     def result(self) -> RunResult:
         # The text of a turn that called tools is progress ("Calling get_weather."), not an answer.
@@ -95,7 +104,9 @@ class LoopState:
         text = self.paused_text + text
         stop = self.last.stop_reason if self.last else ""
         records = tuple(self.records or ())
-        extra = {"output": self.output} if self.schema_attempts else {}
+        extra: dict[str, Any] = {"output": self.output} if self.schema_attempts else {}
+        if self.price is not None:
+            extra["cost_usd"] = cost_usd(self.usage, self.price)
         return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage, extra)
 
 
@@ -129,9 +140,11 @@ def run(
     specs = runner.registry.specs()
     opts = options.turn
     state.model, state.protocol = model.name, model.protocol
+    state.price = options.price
     state.records = state.records if state.records is not None else []
     appended = on_message or (lambda message: None)
     while True:
+        _check_budget(state, options)
         state.turns += 1
         emit(TurnStarted(state.turns))
         response = _turn_with_retry(state, model, specs, opts, emit)
@@ -175,6 +188,24 @@ def _turn_with_retry(
     raise MalformedToolCall(
         f"{model.protocol}: the model's tool call failed twice in a row (turn {state.turns}): {reason}"
     )
+
+
+def _check_budget(state: LoopState, options: LoopOptions) -> None:
+    """Budgets stop the loop before a model turn, never in one: what the turns so far produced is kept."""
+    if not state.turns:
+        return
+    used = state.usage.input_tokens + state.usage.output_tokens
+    if options.max_tokens_total is not None and used >= options.max_tokens_total:
+        raise BudgetExceeded(
+            f"stopped after {state.turns} turns: {used} tokens used reached "
+            f"--max-tokens-total {options.max_tokens_total}"
+        )
+    if options.max_cost is not None and options.price is not None:
+        spent = cost_usd(state.usage, options.price)
+        if spent >= options.max_cost:
+            raise BudgetExceeded(
+                f"stopped after {state.turns} turns: ${spent:.6f} spent reached --max-cost {options.max_cost:g}"
+            )
 
 
 def _answer_retried(state: LoopState, schema: Mapping[str, Any] | None, retries: int, appended: OnMessage) -> bool:

@@ -105,6 +105,9 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_stream_bytes": int,
     "max_error_bytes": int,
     "max_transcript_record_bytes": int,
+    "prices": dict,
+    "max_cost": (int, float),
+    "max_tokens_total": int,
 }
 
 
@@ -116,6 +119,8 @@ NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
     "max_tokens": (1, 100_000_000, True),
     "max_retries": (0, 100, True),
     "result_limit": (1, 1 << 30, True),
+    "max_cost": (0, 1_000_000_000, False),
+    "max_tokens_total": (1, 1 << 50, True),
     **dict.fromkeys(LIMIT_KEYS, (1, 1 << 40, True)),
 }
 
@@ -141,6 +146,12 @@ class Settings:
     max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES
     max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
     max_transcript_record_bytes: int = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    """``prices:``: model glob -> US dollars per million tokens (``input``, ``output``, ``cached_input``)."""
+    max_cost: float | None = None
+    """--max-cost: US dollars after which no further model turn starts (needs a price)."""
+    max_tokens_total: int | None = None
+    """--max-tokens-total: input plus output tokens after which no further model turn starts."""
     config_path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
     """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default`` (plus a
@@ -165,6 +176,9 @@ class Settings:
             "tool_timeout": self.tool_timeout,
             "result_limit": self.result_limit,
             **{name: getattr(self, name) for name in LIMIT_KEYS},
+            "prices": dict(self.prices),
+            "max_cost": self.max_cost,
+            "max_tokens_total": self.max_tokens_total,
         }
 
 
@@ -263,6 +277,10 @@ def _config_value(key: str, node: yaml.Node, display: str) -> Any:
         raise ConfigError(f"{where}: setting {key!r} must not be empty (leave it out to use the default)")
     if key == "routes":
         _check_routes(node, display)
+    if key == "prices":
+        from crazycall.cost import check_prices
+
+        check_prices(node, display)
     return value
 
 
@@ -300,6 +318,8 @@ FLAGS = {
     "max_tokens": "--max-tokens",
     "max_retries": "--max-retries",
     "tool_timeout": "--tool-timeout",
+    "max_cost": "--max-cost",
+    "max_tokens_total": "--max-tokens-total",
 }
 
 
@@ -329,6 +349,8 @@ def load_settings(
     max_tokens: int | None = None,
     max_retries: int | None = None,
     tool_timeout: float | None = None,
+    max_cost: float | None = None,
+    max_tokens_total: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve every setting from flags (the arguments), the environment, the config file and defaults."""
@@ -341,6 +363,7 @@ def load_settings(
     config, lines = _read_config(path, str(path))
     flags = {"api_key": api_key, "base_url": base_url, "model": model, "timeout": timeout, "max_turns": max_turns}
     flags |= {"max_tokens": max_tokens, "max_retries": max_retries, "tool_timeout": tool_timeout}
+    flags |= {"max_cost": max_cost, "max_tokens_total": max_tokens_total}
     env_names = {"api_key": ENV_API_KEY, "base_url": ENV_BASE_URL, "model": ENV_MODEL}
     sources: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -360,7 +383,9 @@ def load_settings(
     check_api_key(values["api_key"], sources["api_key"])
     remember(values["api_key"])
     remember(url_password(values["base_url"]))
-    return Settings(routes=routes, config_path=path, sources=sources, **values)
+    prices = dict(config.get("prices") or {})
+    sources["prices"] = f"config {path}" if prices else "default"
+    return Settings(routes=routes, prices=prices, config_path=path, sources=sources, **values)
 
 
 def _checked(name: str, value: Any, source: str, config_where: str) -> tuple[Any, str]:

@@ -92,6 +92,12 @@ def register(app: typer.Typer) -> None:
         schema_retries: int | None = typer.Option(
             None, "--schema-retries", min=0, help="Times an invalid answer is sent back (default 2)."
         ),
+        max_cost: float | None = typer.Option(
+            None, "--max-cost", help="Stop before the next model turn once the run cost this much (USD; needs prices:)."
+        ),
+        max_tokens_total: int | None = typer.Option(
+            None, "--max-tokens-total", help="Stop before the next model turn once this many tokens were used."
+        ),
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         from crazycall.ask import AskOptions, ask
@@ -133,6 +139,8 @@ def register(app: typer.Typer) -> None:
             yes=yes,
             schema=schema,
             schema_retries=schema_retries,
+            max_cost=max_cost,
+            max_tokens_total=max_tokens_total,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
         with protect_stdout() as stdout:

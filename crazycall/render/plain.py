@@ -151,6 +151,7 @@ class PlainRenderer:
         self._progress(
             f"done: {_count(r.turns, 'turn')}, {_count(len(r.tool_calls), 'tool call')}, "
             f"{r.usage.input_tokens} in / {r.usage.output_tokens} out tokens, {took:.1f} s"
+            + (f", ${r.extra['cost_usd']:.6f}" if "cost_usd" in r.extra else "")
         )
 
     def _on_run_failed(self, event: RunFailed) -> None:
