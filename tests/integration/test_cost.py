@@ -154,7 +154,7 @@ def test_max_cost_without_a_price_is_a_usage_error(clean_env: Path, router: Offl
     [
         ('prices:\n  "gpt-*": {input: 1}\n', ":2: price 'gpt-*': missing output"),
         ('prices:\n  "gpt-*": {input: 1, output: -2}\n', ":2: price 'gpt-*': output must be US dollars"),
-        ('prices:\n  "gpt-*": {input: 1, output: 2, cache: 1}\n', "unknown key 'cache'"),
+        ('prices:\n  "gpt-*": {input: 1, output: 2, cache: 1}\n', ":2: price 'gpt-*': unknown key 'cache'"),
         ("prices:\n  gpt: 5\n", ":2: price 'gpt' must be a mapping"),
         ("max_cost: 0\n", ":1: setting 'max_cost' must be > 0"),
     ],
