@@ -265,6 +265,7 @@ class Transcript:
         if result is not None:
             usage = result.usage.as_dict()
             record.update(text=result.text, stop_reason=result.stop_reason, usage=usage)
+            record.update(result.extra)  # cost_usd (prices:) and output (--schema), when the run has them
         self.write("end", record)
 
 

@@ -171,3 +171,17 @@ def test_bad_max_cost_flag_is_a_usage_error(clean_env: Path) -> None:
     result = CliRunner().invoke(app, ["ask", "--offline", "--no-transcript", "--max-cost", "nan", "hi"])
     assert result.exit_code == 2
     assert "--max-cost" in result.stderr
+
+
+def test_cost_reaches_the_transcript_and_logs(clean_env: Path, router: OfflineRouter) -> None:
+    _config(clean_env, 'prices:\n  "gpt-*": {input: 1.25, output: 10}\n')
+    base = ["ask", "--base-url", router.url, "--api-key", KEY, "--json", "-t", str(REPO / "tools.yaml")]
+    result = CliRunner().invoke(app, [*base, "--plugins", str(REPO / "plugins"), "Weather in Paris?"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    lines = Path(data["transcript"]).read_text(encoding="utf-8").splitlines()
+    end = json.loads(lines[-1])
+    assert end["cost_usd"] == data["cost_usd"] > 0
+    shown = CliRunner().invoke(app, ["logs", "show", data["run_id"]])
+    assert shown.exit_code == 0, shown.stderr
+    assert f"${data['cost_usd']:.6f}" in shown.stdout
