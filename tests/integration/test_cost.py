@@ -185,3 +185,51 @@ def test_cost_reaches_the_transcript_and_logs(clean_env: Path, router: OfflineRo
     shown = CliRunner().invoke(app, ["logs", "show", data["run_id"]])
     assert shown.exit_code == 0, shown.stderr
     assert f"${data['cost_usd']:.6f}" in shown.stdout
+
+
+def test_every_protocol_reads_cached_and_reasoning_tokens() -> None:
+    from crazycall.protocols import get_adapter
+
+    bodies: dict[str, tuple[dict[str, Any], Usage]] = {
+        "responses": (
+            {
+                "id": "resp_1",
+                "status": "completed",
+                "output": [
+                    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}]}
+                ],
+                "usage": {
+                    "input_tokens": 100,
+                    "output_tokens": 50,
+                    "input_tokens_details": {"cached_tokens": 80},
+                    "output_tokens_details": {"reasoning_tokens": 30},
+                },
+            },
+            Usage(100, 50, 80, 30),
+        ),
+        "messages": (
+            {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "text", "text": "ok"}],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 5},
+            },
+            Usage(100, 5, 90),
+        ),
+        "gemini": (
+            {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}],
+                "usageMetadata": {
+                    "promptTokenCount": 100,
+                    "cachedContentTokenCount": 60,
+                    "candidatesTokenCount": 20,
+                    "thoughtsTokenCount": 15,
+                },
+            },
+            Usage(100, 35, 60, 15),
+        ),
+    }
+    for protocol, (body, expected) in bodies.items():
+        assert get_adapter(protocol).parse_response(body).usage == expected, protocol

@@ -132,3 +132,50 @@ def test_without_a_schema_nothing_is_added() -> None:
     for protocol, key in (("chat", "response_format"), ("responses", "text"), ("messages", "output_config")):
         assert key not in get_adapter(protocol).build_request(Conversation.start("hi"), [], opts).body
     assert "generationConfig" not in get_adapter("gemini").build_request(Conversation.start("hi"), [], opts).body
+
+
+@pytest.mark.parametrize(
+    ("reader", "body", "said"),
+    [
+        ("chat_schema", {"response_format": {"type": "xml"}}, "Invalid value: 'xml'"),
+        ("chat_schema", {"response_format": {"type": "json_schema"}}, "Missing required parameter"),
+        (
+            "chat_schema",
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "a b", "schema": {}}}},
+            "does not match pattern",
+        ),
+        (
+            "chat_schema",
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": CITY, "strict": True}}},
+            "additionalProperties",
+        ),
+        ("responses_schema", {"text": {"format": {"type": "json_schema", "name": "a", "schema": 5}}}, "schema"),
+        ("messages_schema", {"output_config": {"format": {"type": "json"}}}, "json_schema"),
+        ("gemini_schema", {"generationConfig": {"responseJsonSchema": CITY}}, "response_mime_type"),
+    ],
+)
+def test_offline_router_refuses_malformed_structured_output_requests(
+    reader: str, body: dict[str, Any], said: str
+) -> None:
+    from crazycall.offline import structured
+    from crazycall.offline.wire import WireError
+
+    with pytest.raises(WireError) as caught:
+        getattr(structured, reader)(body)
+    assert caught.value.status == 400 and said in str(caught.value)
+
+
+def test_offline_router_reads_each_native_mechanism() -> None:
+    from crazycall.offline import structured
+
+    assert structured.chat_schema({"response_format": {"type": "text"}}) is None
+    assert (
+        structured.responses_schema({"text": {"format": {"type": "json_schema", "name": "a", "schema": CITY}}}) == CITY
+    )
+    assert structured.messages_schema({"output_config": {"format": {"type": "json_schema", "schema": CITY}}}) == CITY
+    config = {"responseMimeType": "application/json", "responseJsonSchema": CITY}
+    assert structured.gemini_schema({"generationConfig": config}) == CITY
+    good = json.loads(structured.structured_text(CITY, "weather in Paris", bad=False))
+    assert schema.violations(CITY, good) == ()
+    bad = json.loads(structured.structured_text(CITY, "weather in Paris", bad=True))
+    assert schema.violations(CITY, bad) == ("/city: 12345 is not of type 'string'",)
