@@ -18,6 +18,7 @@ from typing import Any
 
 from crazycall.errors import UsageError
 
+_VALUE_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
 MAX_VIOLATIONS = 20
 """More violations than this are summarised: the model needs the first few, not a flood."""
 
@@ -81,7 +82,41 @@ def check(schema: Any, where: str = "--schema") -> dict[str, Any]:
     except exceptions.SchemaError as exc:
         at = "/" + "/".join(str(p) for p in exc.absolute_path) if exc.absolute_path else "the root"
         raise UsageError(f"{where} is not a valid JSON Schema at {at}: {exc.message}") from None
+    _check_refs(schema, schema, where, ())
     return schema
+
+
+def _check_refs(node: Any, root: Mapping[str, Any], where: str, path: tuple[str, ...]) -> None:
+    """Every ``$ref`` is local and points somewhere: nothing is fetched, and validation cannot fail half-way."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_refs(item, root, where, (*path, str(i)))
+        return
+    if not isinstance(node, Mapping):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        at = _path(path)
+        if not ref.startswith("#"):
+            raise UsageError(f"{where}: $ref {ref!r} at {at}: only local references (#/...) are supported")
+        if ref.startswith("#/") and not _resolves(root, ref[2:].split("/")):
+            raise UsageError(f"{where}: $ref {ref!r} at {at} points to nothing in the schema")
+    for key, value in node.items():
+        if key not in _VALUE_KEYWORDS:  # data, not schemas: a "$ref" key in there is just a key
+            _check_refs(value, root, where, (*path, str(key)))
+
+
+def _resolves(root: Any, tokens: list[str]) -> bool:
+    node = root
+    for token in tokens:
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return False
+    return True
 
 
 def validate(schema: Mapping[str, Any], text: str) -> Checked:
@@ -101,9 +136,13 @@ def validate(schema: Mapping[str, Any], text: str) -> Checked:
 def violations(schema: Mapping[str, Any], value: Any) -> tuple[str, ...]:
     """Every violation of ``value`` as ``PATH: message`` (``/`` is the document itself), in document order."""
     from jsonschema import validators
+    from referencing.exceptions import Unresolvable
 
     cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-    errors = sorted(cls(schema).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    try:
+        errors = sorted(cls(schema).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    except Unresolvable as exc:  # an anchor (#name) that names nothing: the schema's fault, not the answer's
+        raise UsageError(f"--schema: cannot resolve a $ref: {exc}") from None
     found = [f"{_path(e.absolute_path)}: {e.message}" for e in errors[:MAX_VIOLATIONS]]
     if len(errors) > MAX_VIOLATIONS:
         found.append(f"... and {len(errors) - MAX_VIOLATIONS} more")

@@ -55,6 +55,8 @@ def test_load_inline_and_files(tmp_path: Path) -> None:
         ("[]", "must be an object"),
         ("{", "is not JSON"),
         ("missing.json", "--schema missing.json: no such file"),
+        ('{"$ref": "#/nope"}', "$ref '#/nope' at / points to nothing"),
+        ('{"properties": {"a": {"$ref": "https://example.com/a.json"}}}', "at /properties/a: only local references"),
     ],
 )
 def test_bad_schemas_are_usage_errors(spec: str, said: str) -> None:
@@ -179,3 +181,14 @@ def test_offline_router_reads_each_native_mechanism() -> None:
     assert schema.violations(CITY, good) == ()
     bad = json.loads(structured.structured_text(CITY, "weather in Paris", bad=True))
     assert schema.violations(CITY, bad) == ("/city: 12345 is not of type 'string'",)
+
+
+def test_local_refs_work_and_data_named_ref_is_data() -> None:
+    loaded = schema.load('{"$defs": {"c": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/c"}}}')
+    assert schema.validate(loaded, '{"a": 1}').violations == ("/a: 1 is not of type 'string'",)
+    assert schema.load('{"const": {"$ref": "elsewhere"}}') == {"const": {"$ref": "elsewhere"}}
+
+
+def test_an_anchor_that_names_nothing_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="cannot resolve a \\$ref"):
+        schema.validate(schema.load('{"$ref": "#nope"}'), "{}")
