@@ -191,3 +191,16 @@ def test_a_schema_file_that_is_not_a_schema_names_the_file(router: OfflineRouter
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "answer.yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plain_failure_leaves_stdout_empty_and_says_why_in_one_line(router: OfflineRouter) -> None:
+    router.script("bad_output", "bad_output", "bad_output", protocol="chat")
+    args = _args(router, "chat", "--stream", "-o", "plain", "--tool-choice", "none")
+    run = subprocess.run(
+        [sys.executable, "-m", "crazycall", *args], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert run.returncode == 9
+    assert run.stdout == ""
+    errors = [line for line in run.stderr.splitlines() if line.startswith("crazycall: error:")]
+    assert len(errors) == 1 and "--schema-retries" in errors[0]
+    assert "Traceback" not in run.stderr
