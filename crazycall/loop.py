@@ -159,7 +159,7 @@ def run(
             _continue_paused(state, response, options.max_turns)
             continue
         if not calls:
-            if _answer_retried(state, opts.response_schema, options.schema_retries, appended):
+            if _answer_retried(state, opts.response_schema, options, appended):
                 continue
             return state.result()
         if state.turns >= options.max_turns:
@@ -208,7 +208,9 @@ def _check_budget(state: LoopState, options: LoopOptions) -> None:
             )
 
 
-def _answer_retried(state: LoopState, schema: Mapping[str, Any] | None, retries: int, appended: OnMessage) -> bool:
+def _answer_retried(
+    state: LoopState, schema: Mapping[str, Any] | None, options: LoopOptions, appended: OnMessage
+) -> bool:
     """``--schema``: judge the final answer. True when it went back to the model with every violation (the loop
     asks again); False when it is valid (``state.output`` holds it); SchemaMismatch once retries are spent."""
     if schema is None:
@@ -220,12 +222,14 @@ def _answer_retried(state: LoopState, schema: Mapping[str, Any] | None, retries:
     if checked.ok:
         state.output = checked.value
         return False
+    retries, shown = options.schema_retries, "; ".join(checked.violations[:3])
     if state.schema_attempts > retries:
-        shown = "; ".join(checked.violations[:3])
         raise SchemaMismatch(
             f"the final answer is not valid against --schema after {retries} retr{'y' if retries == 1 else 'ies'} "
             f"(--schema-retries): {shown}"
         )
+    if state.turns >= options.max_turns:  # a retry is a model turn like any other
+        raise SchemaMismatch(f"the final answer is not valid against --schema and --max-turns is reached: {shown}")
     message = user_text(contract.correction(checked, state.schema_attempts, retries))
     state.conversation = state.conversation.append(message)
     state.paused_text = ""

@@ -27,10 +27,10 @@ def text(value: str) -> ModelResponse:
     return ModelResponse(Message("assistant", (TextPart(value),)), STOP_END_TURN, Usage(10, 5), "m")
 
 
-def go(answers: list[str], retries: int = 2) -> tuple[LoopState, ScriptedModel, Any]:
+def go(answers: list[str], retries: int = 2, max_turns: int = 10) -> tuple[LoopState, ScriptedModel, Any]:
     model = ScriptedModel([text(a) for a in answers])
     state = LoopState(Conversation.start("hi"))
-    options = LoopOptions(TurnOptions(response_schema=CITY), schema_retries=retries)
+    options = LoopOptions(TurnOptions(response_schema=CITY), max_turns=max_turns, schema_retries=retries)
     runner = ToolRunner(ToolRegistry([]), default_timeout=5.0)
     try:
         result: Any = run(state, model, runner, options, lambda _e: None)
@@ -192,3 +192,9 @@ def test_local_refs_work_and_data_named_ref_is_data() -> None:
 def test_an_anchor_that_names_nothing_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="cannot resolve a \\$ref"):
         schema.validate(schema.load('{"$ref": "#nope"}'), "{}")
+
+
+def test_a_retry_is_a_turn_and_max_turns_bounds_it() -> None:
+    _state, model, error = go(['{"city": 5}'], retries=2, max_turns=1)
+    assert isinstance(error, SchemaMismatch) and "--max-turns" in str(error)
+    assert len(model.seen) == 1
