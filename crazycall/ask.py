@@ -27,6 +27,7 @@ from crazycall.tools.approval import ToolPrompt, can_prompt
 
 if TYPE_CHECKING:
     from crazycall.loop import LoopOptions, LoopState
+    from crazycall.model import TurnOptions
     from crazycall.tools.session import ToolOptions
     from crazycall.transcript import Transcript
     from crazycall.transcript.recording import Recording
@@ -75,6 +76,9 @@ class AskOptions:
     """--replay TRANSCRIPT_OR_RUN_ID: the model's turns come from that recording, not the network."""
     replay_tools: bool = False
     """--replay-tools: the tool results too."""
+    schema: str | None = None
+    """--schema: a JSON Schema inline or a JSON/YAML file the final answer must follow."""
+    schema_retries: int | None = None
 
 
 @contextmanager
@@ -231,7 +235,6 @@ class Plan:
 
 def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPrompt | None = None) -> Plan:
     """Plan the run; continuing an earlier conversation says so on ``err``."""
-    from crazycall.loop import LoopOptions
     from crazycall.model import TurnOptions, endpoint_for
 
     recording = None
@@ -247,18 +250,52 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
             f"replay: {recording.source} was recorded on {recording.protocol}; it cannot be replayed on {protocol}"
         )
         raise UsageError(message)
-    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature)
+    response_schema = _load_schema(opts.schema) if opts.schema is not None else None
+    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature, response_schema)
     return Plan(
         model=model,
         protocol=protocol,
         conversation=conversation,
         endpoint=endpoint_for(protocol, model, opts.stream),
-        loop=LoopOptions(turn, max_turns=settings.max_turns),
+        loop=_loop_options(opts, settings, model, turn),
         transport=_transport_options(settings),
         tools=_tool_options(opts, settings, tool_prompt or ToolPrompt(False)),
         resumed_from=resumed_from,
         replay=recording,
     )
+
+
+def _loop_options(opts: AskOptions, settings: Settings, model: str, turn: TurnOptions) -> LoopOptions:
+    from crazycall.cost import price_for
+    from crazycall.loop import LoopOptions
+
+    price = price_for(model, settings.prices)
+    if settings.max_cost is not None and price is None:
+        raise UsageError(
+            f"--max-cost needs a price for model {model!r} (add it under prices: in {settings.config_path}), "
+            "or use --max-tokens-total"
+        )
+    return LoopOptions(
+        turn,
+        max_turns=settings.max_turns,
+        schema_retries=_schema_retries(opts),
+        price=price,
+        max_cost=settings.max_cost,
+        max_tokens_total=settings.max_tokens_total,
+    )
+
+
+def _load_schema(spec: str) -> dict[str, Any]:
+    """--schema, checked before anything is sent (an invalid JSON Schema is a usage error, exit 2)."""
+    from crazycall import schema
+
+    return schema.load(spec)
+
+
+def _schema_retries(opts: AskOptions) -> int:
+    from crazycall.settings import DEFAULT_SCHEMA_RETRIES
+
+    return DEFAULT_SCHEMA_RETRIES if opts.schema_retries is None else opts.schema_retries
 
 
 def _start(opts: AskOptions, settings: Settings, err: TextIO) -> tuple[str, str, Conversation, str | None]:
@@ -363,7 +400,8 @@ def _run(opts: AskOptions, settings: Settings, plan: Plan, report: _Reporter, tr
         _start_transcript(opts, settings, plan, transcript)
         path = str(transcript.path) if transcript.path is not None else None
         names = tuple(runner.registry.names())
-        emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path))
+        structured = plan.loop.turn.response_schema is not None
+        emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path, structured))
         observe, flush = transcript.observe, report.flush
         if plan.replay is not None:  # no router, no key: the recording answers (crazycall.replay)
             from crazycall.replay import replay_model, replay_runner

@@ -22,9 +22,11 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── ProtocolViolation   6    a body or stream that does not parse as the chosen protocol
     │   └── MalformedToolCall    the model's tool call failed on the provider's side twice in a row
     ├── LoopLimitExceeded   7    max turns reached with tool calls still pending
-    │   └── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
+    │   ├── RepeatedToolCalls    the same call(s) with identical arguments 3 rounds in a row
+    │   └── BudgetExceeded       --max-cost / --max-tokens-total reached before the next model turn
     ├── ToolErrorsPresent   8    --fail-on-tool-error and a tool ended in error
     ├── ReplayMismatch      9    --replay: the request built now differs from the recorded one
+    ├── SchemaMismatch     10    --schema: the final answer stayed invalid after --schema-retries
     ├── SmokeFailed      4-6, 1  ``crazycall smoke``: a case failed (the most severe failure's code)
     ├── Interrupted       130    Ctrl-C
     └── OutputClosed      141    stdout's reader went away (``| head``): silent, like SIGPIPE
@@ -43,6 +45,7 @@ EXIT_PROTOCOL = 6
 EXIT_MAX_TURNS = 7
 EXIT_TOOL_ERROR = 8
 EXIT_REPLAY_MISMATCH = 9
+EXIT_SCHEMA = 10
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed the pipe."""
@@ -192,6 +195,13 @@ class RepeatedToolCalls(LoopLimitExceeded):
     kind = "repeated_tool_calls"
 
 
+class BudgetExceeded(LoopLimitExceeded):
+    """The cost (``--max-cost``) or the tokens (``--max-tokens-total``) so far reached the budget before the next
+    model turn (exit 7, like the turn limit; everything so far is kept)."""
+
+    kind = "budget_exceeded"
+
+
 class ToolErrorsPresent(CrazycallError):
     exit_code = EXIT_TOOL_ERROR
     kind = "tool_error"
@@ -207,6 +217,13 @@ class ReplayMismatch(CrazycallError):
     def __init__(self, message: str, request: int, path: str = "", recorded: object = None, now: object = None):
         super().__init__(message)
         self.request, self.path, self.recorded, self.now = request, path, recorded, now
+
+
+class SchemaMismatch(CrazycallError):
+    """The final answer was not valid against ``--schema`` after every retry; the last answer is kept."""
+
+    exit_code = EXIT_SCHEMA
+    kind = "schema_mismatch"
 
 
 class SmokeFailed(CrazycallError):

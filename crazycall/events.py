@@ -65,6 +65,8 @@ class RunStarted:
     """The id ``--resume`` and ``logs show`` take."""
     transcript: str | None = None
     """Where the transcript is written (None with ``--no-transcript``)."""
+    schema: bool = False
+    """``--schema``: the answer is a JSON document (``RunResult.extra["output"]`` holds its value)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ transcript can keep it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,8 +28,10 @@ from crazycall.conversation import (
     ToolSpec,
     Usage,
     encode_arguments,
+    user_text,
 )
-from crazycall.errors import LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls
+from crazycall.cost import Price, cost_usd
+from crazycall.errors import BudgetExceeded, LoopLimitExceeded, MalformedToolCall, RepeatedToolCalls, SchemaMismatch
 from crazycall.events import (
     Emit,
     RunResult,
@@ -45,7 +47,7 @@ from crazycall.events import (
 )
 from crazycall.model import Model, TurnOptions, ask_turn
 from crazycall.redact import redact, redact_data
-from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS
+from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS, DEFAULT_SCHEMA_RETRIES
 from crazycall.textbuffer import TextBuffer
 from crazycall.tools.runner import CallOutcome, Progress, ToolRunner
 
@@ -59,6 +61,14 @@ class LoopOptions:
     max_turns: int = DEFAULT_MAX_TURNS
     max_repeats: int = DEFAULT_MAX_REPEATS
     """Stop when this many consecutive rounds ask for the very same calls (names and arguments)."""
+    schema_retries: int = DEFAULT_SCHEMA_RETRIES
+    """``--schema-retries``: how many times an answer invalid against ``turn.response_schema`` is sent back."""
+    price: Price | None = None
+    """The model's price (``prices:``): the result then has ``cost_usd``."""
+    max_cost: float | None = None
+    """--max-cost, US dollars (needs ``price``): no model turn starts once the cost so far reaches it."""
+    max_tokens_total: int | None = None
+    """--max-tokens-total: no model turn starts once input plus output tokens so far reach it."""
 
 
 @dataclass
@@ -79,6 +89,12 @@ class LoopState:
     repeat_rounds: int = 0
     paused_text: str = ""
     """The text of turns the model paused (and continued in the next turn): the answer begins with it."""
+    schema_attempts: int = 0
+    """``--schema``: final answers judged so far (the first one and every retry)."""
+    output: Any = None
+    """``--schema``: the parsed value of the final answer once it validated."""
+    price: Price | None = None
+    """The model's price, when ``prices:`` has one: the result reports ``cost_usd``."""
 
     def result(self) -> RunResult:
         # The text of a turn that called tools is progress ("Calling get_weather."), not an answer.
@@ -88,7 +104,10 @@ class LoopState:
         text = self.paused_text + text
         stop = self.last.stop_reason if self.last else ""
         records = tuple(self.records or ())
-        return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage)
+        extra: dict[str, Any] = {"output": self.output} if self.schema_attempts else {}
+        if self.price is not None:
+            extra["cost_usd"] = cost_usd(self.usage, self.price)
+        return RunResult(self.model, self.protocol, text, stop, self.turns, records, self.usage, extra)
 
 
 def _record(outcome: CallOutcome) -> ToolCallRecord:
@@ -121,9 +140,11 @@ def run(
     specs = runner.registry.specs()
     opts = options.turn
     state.model, state.protocol = model.name, model.protocol
+    state.price = options.price
     state.records = state.records if state.records is not None else []
     appended = on_message or (lambda message: None)
     while True:
+        _check_budget(state, options)
         state.turns += 1
         emit(TurnStarted(state.turns))
         response = _turn_with_retry(state, model, specs, opts, emit)
@@ -138,6 +159,8 @@ def run(
             _continue_paused(state, response, options.max_turns)
             continue
         if not calls:
+            if _answer_retried(state, opts.response_schema, options, appended):
+                continue
             return state.result()
         if state.turns >= options.max_turns:
             raise LoopLimitExceeded(
@@ -165,6 +188,53 @@ def _turn_with_retry(
     raise MalformedToolCall(
         f"{model.protocol}: the model's tool call failed twice in a row (turn {state.turns}): {reason}"
     )
+
+
+def _check_budget(state: LoopState, options: LoopOptions) -> None:
+    """Budgets stop the loop before a model turn, never in one: what the turns so far produced is kept."""
+    if not state.turns:
+        return
+    used = state.usage.input_tokens + state.usage.output_tokens
+    if options.max_tokens_total is not None and used >= options.max_tokens_total:
+        raise BudgetExceeded(
+            f"stopped after {state.turns} turns: {used} tokens used reached "
+            f"--max-tokens-total {options.max_tokens_total}"
+        )
+    if options.max_cost is not None and options.price is not None:
+        spent = cost_usd(state.usage, options.price)
+        if spent >= options.max_cost:
+            raise BudgetExceeded(
+                f"stopped after {state.turns} turns: ${spent:.6f} spent reached --max-cost {options.max_cost:g}"
+            )
+
+
+def _answer_retried(
+    state: LoopState, schema: Mapping[str, Any] | None, options: LoopOptions, appended: OnMessage
+) -> bool:
+    """``--schema``: judge the final answer. True when it went back to the model with every violation (the loop
+    asks again); False when it is valid (``state.output`` holds it); SchemaMismatch once retries are spent."""
+    if schema is None:
+        return False
+    from crazycall import schema as contract
+
+    state.schema_attempts += 1
+    checked = contract.validate(schema, state.result().text)
+    if checked.ok:
+        state.output = checked.value
+        return False
+    retries, shown = options.schema_retries, "; ".join(checked.violations[:3])
+    if state.schema_attempts > retries:
+        raise SchemaMismatch(
+            f"the final answer is not valid against --schema after {retries} retr{'y' if retries == 1 else 'ies'} "
+            f"(--schema-retries): {shown}"
+        )
+    if state.turns >= options.max_turns:  # a retry is a model turn like any other
+        raise SchemaMismatch(f"the final answer is not valid against --schema and --max-turns is reached: {shown}")
+    message = user_text(contract.correction(checked, state.schema_attempts, retries))
+    state.conversation = state.conversation.append(message)
+    state.paused_text = ""
+    appended(message)
+    return True
 
 
 def _continue_paused(state: LoopState, response: ModelResponse, max_turns: int) -> None:

@@ -11,7 +11,7 @@ Test doubles that need no network live in ``crazycall.testing``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -31,6 +31,8 @@ class TurnOptions:
     parallel_tool_calls: bool = True
     max_tokens: int | None = None
     temperature: float | None = None
+    response_schema: Mapping[str, Any] | None = None
+    """``--schema``: the final answer's JSON Schema (sent on every turn: tools and the schema combine)."""
 
     def after_tool_results(self) -> TurnOptions:
         """The options of the turns after the first: a forced choice (required / a named tool) applies to the
@@ -107,6 +109,7 @@ class HttpModel:
             parallel_tool_calls=options.parallel_tool_calls,
             max_tokens=options.max_tokens,
             temperature=options.temperature,
+            response_schema=options.response_schema,
         )
 
     def events(

@@ -56,6 +56,8 @@ DEFAULT_TOOL_TIMEOUT = 60.0
 DEFAULT_RESULT_LIMIT = 64 * 1024
 """Characters of a tool result sent to the model before it is cut."""
 DEFAULT_MAX_REPEATS = 3
+DEFAULT_SCHEMA_RETRIES = 2
+"""--schema-retries: how many times a final answer invalid against --schema is sent back to the model."""
 """Rounds in a row asking for the very same tool calls before the loop stops (no flag: the loop's guard)."""
 DEFAULT_SMOKE_CONCURRENCY = 4
 DEFAULT_SMOKE_TIMEOUT = 60.0
@@ -110,6 +112,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_stream_bytes", int, DEFAULT_MAX_STREAM_BYTES, _BYTES),
     Setting("max_error_bytes", int, DEFAULT_MAX_ERROR_BYTES, _BYTES),
     Setting("max_transcript_record_bytes", int, DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES, _BYTES),
+    Setting("prices", dict),  # model glob -> USD per million tokens: the config file only, checked by cost.py
+    Setting("max_cost", (int, float), None, (0, 1_000_000_000, False), flag="--max-cost"),
+    Setting("max_tokens_total", int, None, (1, 1 << 50, True), flag="--max-tokens-total"),
 )
 
 LIMIT_KEYS = tuple(s.name for s in SETTINGS if s.name.endswith("_bytes"))
@@ -148,6 +153,12 @@ class Settings:
     max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES
     max_error_bytes: int = DEFAULT_MAX_ERROR_BYTES
     max_transcript_record_bytes: int = DEFAULT_MAX_TRANSCRIPT_RECORD_BYTES
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    """``prices:``: model glob -> US dollars per million tokens (``input``, ``output``, ``cached_input``)."""
+    max_cost: float | None = None
+    """--max-cost: US dollars after which no further model turn starts (needs a price)."""
+    max_tokens_total: int | None = None
+    """--max-tokens-total: input plus output tokens after which no further model turn starts."""
     config_path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
     """field name -> where its value came from: ``flag``, ``env NAME``, ``config PATH``, ``default`` (plus a
@@ -159,6 +170,7 @@ class Settings:
 
         shown = {s.name: getattr(self, s.name) for s in SETTINGS}
         shown |= {"api_key": key_hint(self.api_key), "base_url": redact(self.base_url), "routes": dict(self.routes)}
+        shown["prices"] = dict(self.prices)
         return shown
 
 
@@ -257,6 +269,10 @@ def _config_value(key: str, node: yaml.Node, display: str) -> Any:
         raise ConfigError(f"{where}: setting {key!r} must not be empty (leave it out to use the default)")
     if key == "routes":
         _check_routes(node, display)
+    if key == "prices":
+        from crazycall.cost import check_prices
+
+        check_prices(node, display)
     return value
 
 
@@ -335,7 +351,9 @@ def load_settings(
     check_api_key(values["api_key"], sources["api_key"])
     remember(values["api_key"])
     remember(url_password(values["base_url"]))
-    return Settings(routes=routes, config_path=path, sources=sources, **values)
+    prices = dict(config.get("prices") or {})
+    sources["prices"] = f"config {path}" if prices else "default"
+    return Settings(routes=routes, prices=prices, config_path=path, sources=sources, **values)
 
 
 def _checked(name: str, value: Any, source: str, config_where: str) -> tuple[Any, str]:

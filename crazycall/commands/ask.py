@@ -92,6 +92,18 @@ def register(app: typer.Typer) -> None:
             help="Answer from this transcript (path or run id), not the network; exit 9 if a request differs.",
         ),
         replay_tools: bool = typer.Option(False, "--replay-tools", help="With --replay: tool results from it too."),
+        schema: str | None = typer.Option(
+            None, "--schema", help="JSON Schema (inline or a JSON/YAML file) the final answer must follow."
+        ),
+        schema_retries: int | None = typer.Option(
+            None, "--schema-retries", min=0, help="Times an invalid answer is sent back (default 2)."
+        ),
+        max_cost: float | None = typer.Option(
+            None, "--max-cost", help="Stop before the next model turn once the run cost this much (USD; needs prices:)."
+        ),
+        max_tokens_total: int | None = typer.Option(
+            None, "--max-tokens-total", help="Stop before the next model turn once this many tokens were used."
+        ),
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         # First, while locals() holds the parameters alone: every setting flag (settings.FLAGS) is a parameter
@@ -130,6 +142,8 @@ def register(app: typer.Typer) -> None:
             yes=yes,
             replay=replay,
             replay_tools=replay_tools,
+            schema=schema,
+            schema_retries=schema_retries,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
         with protect_stdout() as stdout:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from crazycall.offline import openai_common as oa
+from crazycall.offline import structured
 from crazycall.offline.replies import (
     OfferedTool,
     Plan,
@@ -348,7 +349,8 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     tools, choice, forced = _tool_choice(body, _tools(body))
     prompt, results = _history(messages, state)
     parallel = body.get("parallel_tool_calls") is not False
-    turn = TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw))
+    schema = structured.chat_schema(body)
+    turn = TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw), schema, inc.bad_output)
     plan = plan_turn(turn, text_only=text_only)
     calls = [(state.next_id("call"), call) for call in plan.calls]
     if plan.reasoning:

@@ -68,11 +68,14 @@ class Fault:
     """Answer with this protocol's previous reply again (the same calls, ids and arguments) after validating."""
     text_only: bool = False
     """Answer in text, never calling tools."""
+    bad_output: bool = False
+    """A structured final answer (``--schema``) that breaks its JSON Schema (a wrong type at a path)."""
 
 
 #: named modes (header ``x-offline-fault``, ``faults=``, ``offline-router --fault``)
 NAMED_FAULTS: dict[str, Fault] = {
     "text": Fault(text_only=True),
+    "bad_output": Fault(bad_output=True),
     "http401": Fault(status=401),
     "http429": Fault(status=429),
     "http500": Fault(status=500),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from crazycall.offline import gemini_input as gi
+from crazycall.offline import structured
 from crazycall.offline.replies import Plan, TurnInput, plan_turn, split_text
 from crazycall.offline.wire import (
     Event,
@@ -128,9 +129,9 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     contents = gi.read_contents(gi.check_top(body))
     offered, choice, forced = gi.tool_config(body, gi.tools(body))
     prompt, results = gi.read_history(contents, state)
-    plan = plan_turn(
-        TurnInput(prompt, tuple(offered), choice, forced, True, results, len(inc.raw)), text_only=text_only
-    )
+    schema = structured.gemini_schema(body)
+    turn = TurnInput(prompt, tuple(offered), choice, forced, True, results, len(inc.raw), schema, inc.bad_output)
+    plan = plan_turn(turn, text_only=text_only)
     rid = state.next_id("r", "-")
     texts, calls = _parts(plan, rid, state)
     if not inc.stream:

@@ -9,9 +9,11 @@ from PROTOCOLS.md; it never uses ``crazycall.protocols``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from crazycall.offline import messages_input as mi
+from crazycall.offline import structured
 from crazycall.offline.replies import arguments_json, plan_turn, split_arguments, split_text
 from crazycall.offline.wire import Event, Incoming, ProtocolSpec, Reply, RouterState, WireError, dumps
 
@@ -120,6 +122,7 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     if not isinstance(body, dict):
         raise mi.invalid("Input should be a valid dictionary or object to extract fields from")
     turn = mi.read_turn(body, len(inc.raw), state)
+    turn = replace(turn, schema=structured.messages_schema(body), bad_output=inc.bad_output)
     plan = plan_turn(turn, text_only=text_only)
     content: list[dict[str, Any]] = [{"type": "text", "text": plan.text}] if plan.text else []
     for call in plan.calls:

@@ -36,6 +36,7 @@ _TOP = frozenset(
         "container",
         "mcp_servers",
         "context_management",
+        "output_config",
     ]
 )
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")

@@ -111,7 +111,7 @@ def check_tool_name(name: Any, param: str) -> str:
     return name
 
 
-def _strict_problem(schema: Any, context: tuple[str, ...]) -> str | None:
+def strict_problem(schema: Any, context: tuple[str, ...]) -> str | None:
     """The first break of the strict-mode rules of §1.1, worded as OpenAI words it."""
     if not isinstance(schema, Mapping):
         return None
@@ -141,7 +141,7 @@ def _strict_problem(schema: Any, context: tuple[str, ...]) -> str | None:
         pairs = entries.items() if isinstance(entries, Mapping) else enumerate(entries or [])
         children.extend(((*context, group, str(k)), sub) for k, sub in pairs)
     for sub_context, sub in children:
-        problem = _strict_problem(sub, sub_context)
+        problem = strict_problem(sub, sub_context)
         if problem:
             return problem
     return None
@@ -158,7 +158,7 @@ def check_schema(name: str, schema: Any, strict: bool, param: str) -> dict[str, 
     if kind != "object":
         problem = f"schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'."
     elif strict:
-        problem = _strict_problem(schema, ())
+        problem = strict_problem(schema, ())
     if problem:
         message = f"Invalid schema for function '{name}': {problem}"
         raise WireError(400, message, code="invalid_function_parameters", param=param)

@@ -71,6 +71,10 @@ class TurnInput:
     parallel: bool = True
     results: tuple[SeenResult, ...] = ()
     body_size: int = 0
+    schema: Mapping[str, Any] | None = None
+    """The final answer's JSON Schema (structured outputs), read by ``offline/structured.py``."""
+    bad_output: bool = False
+    """The ``bad_output`` fault: a structured answer that breaks its schema."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,11 @@ def _object(schema: Mapping[str, Any], prompt: str, root: Mapping[str, Any], dep
     return out
 
 
+def build_value(schema: Mapping[str, Any], prompt: str) -> Any:
+    """A plausible value of any type for ``schema`` (a structured answer)."""
+    return _value(schema, "", prompt, schema, 0)
+
+
 def build_arguments(schema: Mapping[str, Any], prompt: str) -> dict[str, Any]:
     """Arguments for one call: required properties and those with examples/default/enum, filled plausibly."""
     value = _value(schema, "", prompt, schema, 0)
@@ -313,6 +322,10 @@ def plan_turn(turn: TurnInput, *, text_only: bool = False) -> Plan:
     """The reply to one request: text, calls, or (in a parallel turn) a short preface and the calls."""
     calls = () if text_only else _calls(turn)
     text = answer_text(turn) if not calls else ""
+    if not calls and turn.schema is not None:
+        from crazycall.offline.structured import structured_text
+
+        text = structured_text(turn.schema, turn.prompt, turn.bad_output)
     if len(calls) > 1:
         text = f"Calling {' and '.join(c.name for c in calls)}."
     forced = bool(calls) and turn.choice in ("required", "tool")

@@ -14,6 +14,7 @@ from typing import Any
 
 from crazycall.offline import openai_common as oa
 from crazycall.offline import responses_input as ri
+from crazycall.offline import structured
 from crazycall.offline.replies import Plan, TurnInput, arguments_json, plan_turn, split_arguments, split_text
 from crazycall.offline.wire import (
     CREATED,
@@ -173,9 +174,9 @@ def handle(inc: Incoming, state: RouterState, text_only: bool) -> Reply:
     items = ri.effective_input(body, state)
     prompt, results = ri.check_items(items, state, store)
     parallel = body.get("parallel_tool_calls") is not False
-    plan = plan_turn(
-        TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw)), text_only=text_only
-    )
+    schema = structured.responses_schema(body)
+    turn = TurnInput(prompt, tuple(tools), choice, forced, parallel, results, len(inc.raw), schema, inc.bad_output)
+    plan = plan_turn(turn, text_only=text_only)
     encrypted = ri.wants_encrypted_reasoning(body)
     output = _output(plan, model, state, store, encrypted)
     response = _response(state.next_id("resp"), body, output, plan)

@@ -284,6 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self._fault(spec, headers)
             if not parsed:
                 raise spec.bad_json()
+            if fault.bad_output:
+                inc = replace(inc, bad_output=True)
             reply = self.router.replayed(spec.name, spec.handle(inc, self.router.state, fault.text_only), fault.repeat)
         except WireError as err:
             error = spec.render(err, request_id)

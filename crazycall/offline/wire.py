@@ -39,6 +39,8 @@ class Incoming:
     request_id: str
     model: str = ""
     """Gemini only: the model named in the URL path."""
+    bad_output: bool = False
+    """The ``bad_output`` fault: a structured final answer must break its schema."""
 
 
 @dataclass(frozen=True)

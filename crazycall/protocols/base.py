@@ -48,6 +48,8 @@ class RequestOptions:
     parallel_tool_calls: bool = True
     max_tokens: int | None = None
     temperature: float | None = None
+    response_schema: Mapping[str, Any] | None = None
+    """``--schema``: the JSON Schema the final answer must follow, asked for with the protocol's own mechanism."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,23 @@ def tool_choice_kind(choice: str, tools: Sequence[ToolSpec]) -> tuple[str, str |
     if choice in ("auto", "none", "required"):
         return choice, None
     return "tool", choice
+
+
+RESPONSE_SCHEMA_NAME = "final_answer"
+"""The name OpenAI's json_schema formats require (``^[a-zA-Z0-9_-]{1,64}$``) for ``--schema``."""
+
+
+def response_schema(opts: RequestOptions) -> dict[str, Any] | None:
+    """``--schema`` as a JSON-ready deep copy (it may arrive as read-only mappings), or None."""
+    return _plain(opts.response_schema) if opts.response_schema is not None else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def provider_data_for(part: Part, protocol: str) -> Any:

@@ -162,7 +162,8 @@ class ConsoleRenderer:
     def _on_run_finished(self, event: RunFinished) -> None:
         result = event.result
         took = self.clock() - self._started
-        self._close(closing_line(result.turns, self._tool_calls, result.usage, took, label=self._label))
+        cost = result.extra.get("cost_usd")  # present only when prices: has the model (README "Cost and budgets")
+        self._close(closing_line(result.turns, self._tool_calls, result.usage, took, label=self._label, cost=cost))
 
     def _on_run_failed(self, event: RunFailed) -> None:
         interrupted = event.error.kind == "interrupted"
@@ -176,7 +177,8 @@ class ConsoleRenderer:
                 self._print_lines(cancelled)
         # the calls that finished (the renderer saw each), not those the interrupted turn had started
         took = self.clock() - self._started
-        self._close(closing_line(turns, self._tool_calls, usage, took, failure, self._label))
+        cost = p.extra.get("cost_usd") if p else None
+        self._close(closing_line(turns, self._tool_calls, usage, took, failure, self._label, cost))
 
     def _close(self, line: Text) -> None:
         """Print what is still open, stop the live region (cursor shown again), then the closing line."""

@@ -157,7 +157,13 @@ def tool_cancelled(name: str) -> Text:
 
 
 def closing_line(
-    turns: int, tool_calls: int, usage: Usage, seconds: float, failure: str | None = None, label: str = ""
+    turns: int,
+    tool_calls: int,
+    usage: Usage,
+    seconds: float,
+    failure: str | None = None,
+    label: str = "",
+    cost: float | None = None,
 ) -> Text:
     """``gpt-5.4 via responses · 2 turns · 2 tool calls · 829 in / 82 out tokens · 0.3 s``, led by the failure
     when the run failed; the label keeps the model and protocol in view once the spinner that showed them is gone."""
@@ -166,7 +172,8 @@ def closing_line(
         line.append(f"{failure} · ", style="bold red")
     line.append(
         f"{label + ' · ' if label else ''}{plural(turns, 'turn')} · {plural(tool_calls, 'tool call')} · "
-        f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens · {seconds:.1f} s",
+        f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens · "
+        f"{'' if cost is None else f'${cost:.4f} · '}{seconds:.1f} s",
         style="dim",
     )
     return line

@@ -129,8 +129,7 @@ class JsonLinesRenderer:
                 "turn": event.turn,
                 "stop_reason": event.stop_reason,
                 "usage": {
-                    "input_tokens": event.usage.input_tokens,
-                    "output_tokens": event.usage.output_tokens,
+                    **event.usage.as_dict(),
                 },
             }
         if isinstance(event, RunFinished):

@@ -72,6 +72,8 @@ class PlainRenderer:
         """This turn's text, held until the turn shows whether it is the answer."""
         self._reasoning = TextBuffer()
         self._stream_through = False
+        self._structured = False
+        """--schema: stdout gets the validated JSON document alone, at the end (answers sent back never show)."""
         self._running: dict[str, str] = {}
         """Calls started and not finished (id -> name): an interrupted run says they were cancelled."""
         self._stream = SecretStream()
@@ -95,7 +97,8 @@ class PlainRenderer:
 
     def _on_run_started(self, event: RunStarted) -> None:
         self._started = self.clock()
-        self._stream_through = not event.tools
+        self._structured = event.schema
+        self._stream_through = not event.tools and not event.schema
         self._progress(f"crazycall: {event.model} via {event.protocol} ({event.endpoint})")
 
     def _on_turn_started(self, _event: TurnStarted) -> None:
@@ -118,6 +121,8 @@ class PlainRenderer:
         if event.response.message.tool_calls:
             if text.strip():
                 self._progress("model: " + one_line(text))
+        elif self._structured:
+            self._progress("answer: " + one_line(text))
         else:
             self._answer(text)
 
@@ -140,10 +145,13 @@ class PlainRenderer:
 
     def _on_run_finished(self, event: RunFinished) -> None:
         r = event.result
+        if self._structured:  # one line, so `| jq` and line-based readers get the whole document
+            self._answer(json.dumps(r.extra.get("output"), ensure_ascii=False, separators=(",", ":")))
         took = self.clock() - self._started
         self._progress(
             f"done: {_count(r.turns, 'turn')}, {_count(len(r.tool_calls), 'tool call')}, "
             f"{r.usage.input_tokens} in / {r.usage.output_tokens} out tokens, {took:.1f} s"
+            + (f", ${r.extra['cost_usd']:.6f}" if "cost_usd" in r.extra else "")
         )
 
     def _on_run_failed(self, event: RunFailed) -> None:
@@ -152,7 +160,8 @@ class PlainRenderer:
             for name in self._running.values():
                 self._progress(f"tool {name} cancelled")
         self._running.clear()
-        self._answer(self._text.text())
+        if not self._structured:  # with --schema, stdout holds a valid document or nothing
+            self._answer(self._text.text())
         self._text = TextBuffer()
 
     def _answer(self, text: str) -> None:

@@ -33,10 +33,17 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "stop_reason": result.stop_reason,
         "turns": result.turns,
         "tool_calls": [tool_call_dict(r) for r in result.tool_calls],
-        "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens},
+        "usage": result.usage.as_dict(),
         "run_id": result.run_id,
         "transcript": result.transcript,
+        **_structured(result),
+        **({"cost_usd": result.extra["cost_usd"]} if "cost_usd" in result.extra else {}),
     }
+
+
+def _structured(result: RunResult) -> dict[str, Any]:
+    """``--schema``: ``output``, the parsed final answer (null when it never validated); absent otherwise."""
+    return {"output": result.extra["output"]} if "output" in result.extra else {}
 
 
 def error_dict(error: CrazycallError) -> dict[str, Any]:

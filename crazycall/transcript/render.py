@@ -95,7 +95,9 @@ def _record_lines(record: dict[str, Any]) -> list[str]:
     if kind == "end":
         usage = record.get("usage") or {}
         tokens = f", {usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out tokens" if usage else ""
-        return [f"end: {record.get('outcome')}, {_turns(record.get('turns'))}{tokens}"]
+        cost = record.get("cost_usd")
+        priced = f", ${cost:.6f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
+        return [f"end: {record.get('outcome')}, {_turns(record.get('turns'))}{tokens}{priced}"]
     return []
 
 

@@ -263,8 +263,9 @@ class Transcript:
     def _end(self, outcome: str, result: RunResult | None) -> None:
         record: dict[str, Any] = {"outcome": outcome, "turns": result.turns if result else self.turn}
         if result is not None:
-            usage = {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens}
+            usage = result.usage.as_dict()
             record.update(text=result.text, stop_reason=result.stop_reason, usage=usage)
+            record.update(result.extra)  # cost_usd (prices:) and output (--schema), when the run has them
         self.write("end", record)
 
 

@@ -38,6 +38,9 @@ def test_defaults(clean_env: Path) -> None:
             "max_stream_bytes": {"value": 256 * 1024 * 1024, "source": "default"},
             "max_error_bytes": {"value": 1024 * 1024, "source": "default"},
             "max_transcript_record_bytes": {"value": 1024 * 1024, "source": "default"},
+            "prices": {"value": {}, "source": "default"},
+            "max_cost": {"value": None, "source": "default"},
+            "max_tokens_total": {"value": None, "source": "default"},
         },
     }
 
@@ -88,6 +91,9 @@ def test_table(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "max_stream_bytes": ["268435456", "default"],
         "max_error_bytes": ["1048576", "default"],
         "max_transcript_record_bytes": ["1048576", "default"],
+        "prices": ["(none)", "default"],
+        "max_cost": ["(not set)", "default"],
+        "max_tokens_total": ["(not set)", "default"],
     }
     assert out.splitlines()[-1] == f"config file: {path}"
     assert KEY not in out
@@ -103,5 +109,5 @@ def test_a_bad_config_file_is_one_line_and_exit_3(clean_env: Path) -> None:
         f"crazycall: error: {path}:1: unknown setting 'modle' (did you mean 'model'?); "
         "known: api_key, base_url, model, routes, timeout, "
         "max_turns, max_tokens, max_retries, tool_timeout, result_limit, max_response_bytes, max_event_bytes, "
-        "max_stream_bytes, max_error_bytes, max_transcript_record_bytes\n"
+        "max_stream_bytes, max_error_bytes, max_transcript_record_bytes, prices, max_cost, max_tokens_total\n"
     )

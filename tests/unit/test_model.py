@@ -145,6 +145,8 @@ def test_every_setting_flag_of_ask_reaches_the_settings() -> None:
         "max_tokens": 99,
         "max_retries": 0,
         "tool_timeout": 1.5,
+        "max_cost": 0.25,
+        "max_tokens_total": 5000,
     }
     assert set(given) == set(FLAGS)  # a new setting flag: give it here
     settings = settings_for(AskOptions(prompt="hi", settings=given))

@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crazycall.conversation import Conversation, Message, Part, ReasoningPart, TextPart, ToolCall, ToolSpec
-from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import (
+    Auth,
+    HttpRequest,
+    RequestOptions,
+    provider_data_for,
+    response_schema,
+    tool_choice_kind,
+)
 
 NAME = "messages"
 PATH = "/v1/messages"
@@ -58,6 +65,13 @@ def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptio
     body.update(_wire_tools(tools, opts))
     if opts.temperature is not None:
         body["temperature"] = opts.temperature
+    schema = response_schema(opts)
+    if schema is not None:
+        # --schema: structured outputs, GA shape output_config.format {type: json_schema, schema}
+        # (https://platform.claude.com/docs/en/build-with-claude/structured-outputs; it replaced the beta's
+        # top-level output_format and its anthropic-beta: structured-outputs-2025-11-13 header). The answer
+        # arrives as ordinary text blocks holding the JSON document; tools still work alongside it.
+        body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     if opts.stream:
         body["stream"] = True
     return body

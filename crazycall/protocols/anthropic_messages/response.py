@@ -74,7 +74,8 @@ def read_usage(value: Any, counts: dict[str, int]) -> None:
 def usage(counts: Mapping[str, int]) -> Usage:
     # PROTOCOLS.md §3.2: the total input is the sum of the three input fields
     inputs = sum(counts.get(k, 0) for k in USAGE_KEYS[:3])
-    return Usage(inputs, counts.get("output_tokens", 0))
+    # no separate reasoning count on this wire: thinking is part of output_tokens
+    return Usage(inputs, counts.get("output_tokens", 0), counts.get("cache_read_input_tokens", 0))
 
 
 def raw_input(value: Any) -> str:

@@ -14,7 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from crazycall.conversation import Conversation, Message, Part, ReasoningPart, TextPart, ToolCall, ToolResult, ToolSpec
-from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import (
+    Auth,
+    HttpRequest,
+    RequestOptions,
+    provider_data_for,
+    response_schema,
+    tool_choice_kind,
+)
 from crazycall.protocols.gemini_native.schema import function_parameters
 
 NAME = "gemini"
@@ -64,6 +71,13 @@ def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptio
         generation["maxOutputTokens"] = opts.max_tokens
     if opts.temperature is not None:
         generation["temperature"] = opts.temperature
+    schema = response_schema(opts)
+    if schema is not None:
+        # --schema: https://ai.google.dev/gemini-api/docs/structured-output: responseMimeType application/json
+        # plus responseJsonSchema, which takes JSON Schema as it is (unlike responseSchema, the OpenAPI subset
+        # of schema.py), so the user's schema needs no dialect conversion; Gemini 3 combines it with tools.
+        generation["responseMimeType"] = "application/json"
+        generation["responseJsonSchema"] = schema
     if generation:
         body["generationConfig"] = generation
     return body

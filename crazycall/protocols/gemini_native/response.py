@@ -118,7 +118,9 @@ class Turn:
         if usage is not None:  # the last chunk that has it wins (§4.4); thinking counts as output (§4.2)
             usage = require_mapping(usage, "usageMetadata", NAME)
             output = as_int(usage.get("candidatesTokenCount")) + as_int(usage.get("thoughtsTokenCount"))
-            self.asm.usage = Usage(as_int(usage.get("promptTokenCount")), output)
+            # cachedContentTokenCount is part of promptTokenCount (ai.google.dev GenerateContentResponse.UsageMetadata)
+            cached, thoughts = as_int(usage.get("cachedContentTokenCount")), as_int(usage.get("thoughtsTokenCount"))
+            self.asm.usage = Usage(as_int(usage.get("promptTokenCount")), output, cached, thoughts)
         if isinstance(body.get("modelVersion"), str):
             self.asm.model = body["modelVersion"]
         if isinstance(body.get("responseId"), str):

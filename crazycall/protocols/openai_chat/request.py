@@ -19,7 +19,15 @@ from crazycall.conversation import (
     ToolSpec,
     encode_arguments,
 )
-from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import (
+    RESPONSE_SCHEMA_NAME,
+    Auth,
+    HttpRequest,
+    RequestOptions,
+    provider_data_for,
+    response_schema,
+    tool_choice_kind,
+)
 
 NAME = "chat"
 PATH = "/v1/chat/completions"
@@ -46,6 +54,16 @@ def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptio
         body["max_completion_tokens"] = opts.max_tokens
     if opts.temperature is not None:
         body["temperature"] = opts.temperature
+    schema = response_schema(opts)
+    if schema is not None:
+        # --schema: Structured Outputs, https://platform.openai.com/docs/guides/structured-outputs (Chat
+        # Completions: response_format {type: json_schema, json_schema: {name, schema, strict}}); it combines
+        # with tools. Not strict: a user's schema is rarely a strict-mode schema (PROTOCOLS.md §1.1), and
+        # crazycall validates the answer itself.
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": RESPONSE_SCHEMA_NAME, "schema": schema, "strict": False},
+        }
     if opts.stream:
         # PROTOCOLS.md §1.4: without include_usage a stream carries no token counts
         body["stream"] = True

@@ -78,7 +78,13 @@ def read_meta(asm: StreamAssembler, root: Mapping[str, Any]) -> None:
     if response_id and isinstance(response_id, str):
         asm.response_id = response_id
     if usage is not None and isinstance(usage, Mapping):
-        asm.usage = Usage(as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens")))
+        # prompt_tokens_details.cached_tokens / completion_tokens_details.reasoning_tokens: parts of the totals
+        details = usage.get("prompt_tokens_details")
+        cached = as_int(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
+        details = usage.get("completion_tokens_details")
+        reasoning = as_int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else 0
+        inputs, outputs = as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))
+        asm.usage = Usage(inputs, outputs, cached, reasoning)
 
 
 def add_reasoning(asm: StreamAssembler, holder: Mapping[str, Any]) -> ReasoningDelta | None:

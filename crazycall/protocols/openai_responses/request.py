@@ -22,7 +22,15 @@ from crazycall.conversation import (
     ToolResult,
     ToolSpec,
 )
-from crazycall.protocols.base import Auth, HttpRequest, RequestOptions, provider_data_for, tool_choice_kind
+from crazycall.protocols.base import (
+    RESPONSE_SCHEMA_NAME,
+    Auth,
+    HttpRequest,
+    RequestOptions,
+    provider_data_for,
+    response_schema,
+    tool_choice_kind,
+)
 
 NAME = "responses"
 # Non-reasoning models answer `include: ["reasoning.encrypted_content"]` with a 400 "Encrypted content is not
@@ -123,6 +131,14 @@ def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptio
         body["max_output_tokens"] = opts.max_tokens
     if opts.temperature is not None:
         body["temperature"] = opts.temperature
+    schema = response_schema(opts)
+    if schema is not None:
+        # --schema: https://platform.openai.com/docs/guides/structured-outputs (Responses API:
+        # text.format {type: json_schema, name, schema, strict}, flat, unlike Chat's nested json_schema).
+        # Not strict, for the reason given in openai_chat/request.py.
+        body["text"] = {
+            "format": {"type": "json_schema", "name": RESPONSE_SCHEMA_NAME, "schema": schema, "strict": False}
+        }
     # Stateless: the server keeps nothing, so reasoning must come back encrypted to be echoed (§2.3).
     body["store"] = False
     if _NOT_REASONING.search(opts.model.lower().rsplit("/", 1)[-1]) is None:

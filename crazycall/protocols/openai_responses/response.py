@@ -112,7 +112,11 @@ class Turn:
             return
         usage = resp.get("usage")
         if isinstance(usage, Mapping):
-            self.asm.usage = Usage(as_int(usage.get("input_tokens")), as_int(usage.get("output_tokens")))
+            # input_tokens_details.cached_tokens / output_tokens_details.reasoning_tokens are parts of the totals
+            cached = _detail(usage, "input_tokens_details", "cached_tokens")
+            reasoning = _detail(usage, "output_tokens_details", "reasoning_tokens")
+            inputs, outputs = as_int(usage.get("input_tokens")), as_int(usage.get("output_tokens"))
+            self.asm.usage = Usage(inputs, outputs, cached, reasoning)
         if isinstance(resp.get("model"), str):
             self.asm.model = resp["model"]
         if isinstance(resp.get("id"), str):
@@ -282,3 +286,8 @@ def parse_response(body: Any) -> ModelResponse:
     for index, item in enumerate(output):  # output[0] is often a reasoning item (§2.6)
         turn.absorb(index, require_mapping(item, f"output[{index}]", NAME))
     return turn.finish(resp)
+
+
+def _detail(usage: Mapping[str, Any], group: str, key: str) -> int:
+    details = usage.get(group)
+    return as_int(details.get(key)) if isinstance(details, Mapping) else 0

@@ -381,7 +381,7 @@ def test_parse_one_call_and_cache_usage() -> None:
         ToolCall("toolu_01A", "get_weather", {"city": "Paris", "units": "metric"}, '{"city":"Paris","units":"metric"}'),
     )
     assert response.stop_reason == STOP_TOOL_USE
-    assert response.usage == Usage(40 + 100 + 300, 20)  # §3.2: input is the sum of the three input fields
+    assert response.usage == Usage(40 + 100 + 300, 20, 300)  # §3.2: input is the sum of the three input fields
 
 
 def test_parse_parallel_calls_and_replay() -> None:
@@ -527,7 +527,7 @@ def test_stream_one_call(chunk_size: int | None) -> None:
     response = final(events)
     raw = '{"city": "Paris", "units": "metric"}'
     assert response.message.parts == (ToolCall("toolu_01A", "get_weather", {"city": "Paris", "units": "metric"}, raw),)
-    assert (response.stop_reason, response.usage) == (STOP_TOOL_USE, Usage(440, 20))
+    assert (response.stop_reason, response.usage) == (STOP_TOOL_USE, Usage(440, 20, 300))
 
 
 @CHUNKINGS
@@ -595,7 +595,7 @@ def test_stream_thinking_with_signature_kept_for_echo(chunk_size: int | None) ->
 def test_quirk_usage_is_cumulative_and_overwritten(chunk_size: int | None) -> None:
     # message_start says 25 + 100 cached in, 1 out; message_delta repeats the input counts and says 7, then 15
     # out: adding would give 250 in and 23 out
-    assert final(stream("usage_cumulative.sse", chunk_size)).usage == Usage(125, 15)
+    assert final(stream("usage_cumulative.sse", chunk_size)).usage == Usage(125, 15, 100)
 
 
 @CHUNKINGS

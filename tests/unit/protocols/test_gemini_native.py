@@ -415,7 +415,7 @@ def test_two_parallel_calls_response() -> None:
     )
     # finishReason is STOP, but calls mean tool_use (§4.2); thinking tokens count as output.
     assert (response.stop_reason, response.raw_stop_reason) == (STOP_TOOL_USE, "STOP")
-    assert response.usage == Usage(90, 60)
+    assert response.usage == Usage(90, 60, reasoning_tokens=20)
     assert (response.model, response.response_id) == ("gemini-3-pro-preview", "r-1")
 
 
@@ -585,7 +585,7 @@ def test_stream_two_parallel_calls() -> None:
             ),
         ),
         stop_reason=STOP_TOOL_USE,
-        usage=Usage(90, 60),
+        usage=Usage(90, 60, reasoning_tokens=20),
         model="gemini-3-pro-preview",
         response_id="r-1",
         raw_stop_reason="STOP",
@@ -638,7 +638,7 @@ def test_stream_thoughts_merge_and_a_signed_part_stays_separate() -> None:
         TextPart("It is 18°C "),
         TextPart("in Paris.", {"gemini": {"thoughtSignature": "dGV4dC1zaWduYXR1cmU="}}),
     )
-    assert response.usage == Usage(40, 62)
+    assert response.usage == Usage(40, 62, reasoning_tokens=55)
 
 
 def test_stream_text_after_a_signed_part_does_not_merge_into_it() -> None:

@@ -406,7 +406,7 @@ def test_response_reads_only_choice_index_0() -> None:
 def test_response_reasoning_content_is_a_reasoning_part() -> None:
     got = A.parse_response(body("reasoning_content.json"))
     assert got.message.parts == (ReasoningPart("The user wants Paris weather.", ECHO_MARK), TextPart("Sunny."))
-    assert got.usage == Usage(10, 30)
+    assert got.usage == Usage(10, 30, reasoning_tokens=25)
 
 
 def test_response_missing_usage_is_zero() -> None:
@@ -597,7 +597,7 @@ def test_stream_reasoning_content_becomes_reasoning_deltas(chunking: int | None)
     assert events[:-1] == [ReasoningDelta("The user wants "), ReasoningDelta("Paris weather."), TextDelta("Sunny.")]
     got = final(events)
     assert got.message.parts == (ReasoningPart("The user wants Paris weather.", ECHO_MARK), TextPart("Sunny."))
-    assert got.usage == Usage(10, 30)
+    assert got.usage == Usage(10, 30, reasoning_tokens=25)
     assert got.model == "deepseek-reasoner"
 
 

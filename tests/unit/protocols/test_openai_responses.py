@@ -300,7 +300,7 @@ def test_parse_two_parallel_calls() -> None:
         ToolCall("call_2", "get_time", {"tz": "Europe/Paris"}, '{"tz":"Europe/Paris"}', pd(out[3])),
     )
     assert resp.stop_reason == STOP_TOOL_USE
-    assert resp.usage == Usage(90, 60)
+    assert resp.usage == Usage(90, 60, reasoning_tokens=20)
 
 
 def test_quirk_id_and_call_id_are_never_swapped() -> None:
