@@ -23,7 +23,7 @@ from crazycall.render import make_renderer
 from crazycall.tools.approval import ToolPrompt, can_prompt
 
 if TYPE_CHECKING:
-    from crazycall.loop import LoopState
+    from crazycall.loop import LoopState, OnMessage
     from crazycall.model import HttpModel
     from crazycall.tools.registry import ToolRegistry
     from crazycall.tools.runner import ToolRunner
@@ -40,6 +40,7 @@ class ChatEngine:
         self.opts, self.out, self.err = opts, out, err
         self.settings = settings_for(opts)
         self.renderer: Emit | None = None
+        self._on_message: OnMessage = lambda message: None
         self._stack = ExitStack()
         self.transcript: Transcript
         self.transport: Transport
@@ -165,13 +166,23 @@ class ChatEngine:
         s.begin(text)
         user = user_text(text)
         state = LoopState(s.conversation.append(user))
-        self.transcript.message(user)
+        # The user message is recorded with the first message that answers it: an exchange where nothing
+        # arrived (the router is down) leaves neither conversation nor transcript with an unanswered message.
+        pending = [user]
+
+        def on_message(message: Message) -> None:
+            while pending:
+                self.transcript.message(pending.pop())
+            self.transcript.message(message)
+
+        self._on_message = on_message
         path = str(self.transcript.path) if self.transcript.path is not None else None
         names = tuple(self.runner.registry.names())
         emit(RunStarted(s.model, s.protocol, self.model.endpoint, names, self.transcript.run_id, path))
         try:
-            result = run(state, self.model, self.runner, self.plan.loop, emit, self.transcript.message)
+            result = run(state, self.model, self.runner, self.plan.loop, emit, on_message)
         except KeyboardInterrupt:
+            _kill_commands()
             return self._failed(state, Interrupted("interrupted: the turn was stopped"), emit)
         except CrazycallError as error:
             return self._failed(state, error, emit)
@@ -196,16 +207,20 @@ class ChatEngine:
     def _keep_what_arrived(self, state: LoopState) -> None:
         """The text of a turn cut short becomes an assistant message; calls left without a result get an error
         result (every protocol refuses a user message after unanswered calls)."""
-        added: list[Message] = []
-        last = state.conversation.messages[-1] if state.conversation.messages else None
+        messages = state.conversation.messages
+        last = messages[-1] if messages else None
         if last is not None and last.role == "assistant" and last.tool_calls:
             results = tuple(ToolResult(c.id, c.name, INTERRUPTED_RESULT, True) for c in last.tool_calls)
-            added.append(Message("tool", results))
+            added = Message("tool", results)
         elif state.partial:
-            added.append(Message("assistant", (TextPart(state.partial.text()),)))
-        for message in added:
-            state.conversation = state.conversation.append(message)
-            self.transcript.message(message)
+            added = Message("assistant", (TextPart(state.partial.text()),))
+        elif last is not None and last.role == "user":  # nothing arrived: /retry sends it again
+            state.conversation = Conversation(state.conversation.system, messages[:-1])
+            return
+        else:
+            return
+        state.conversation = state.conversation.append(added)
+        self._on_message(added)
 
     def usage(self) -> Usage:
         tin, tout = self.session.total_tokens()
@@ -216,3 +231,11 @@ def _quietly(emit: Emit, event: Event) -> None:
     """A second Ctrl-C while the failure is being shown must not take the session down."""
     with suppress(KeyboardInterrupt):
         emit(event)
+
+
+def _kill_commands() -> None:
+    """Ctrl-C stops the turn at once: command tools still running are killed now (the tool session, which
+    kills them at the end of an ``ask`` run, stays open for the whole chat)."""
+    processes = sys.modules.get("crazycall.tools.processes")  # not imported: no command was ever started
+    if processes is not None:
+        processes.kill_running()
