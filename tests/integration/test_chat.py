@@ -254,3 +254,38 @@ def test_history_is_recalled_after_a_restart(project: Path) -> None:
     child.expect_exact("you>")
     leave(child)
     assert (project / "state" / "crazycall" / "chat_history").exists()
+
+
+def test_an_approval_is_answered_inline(project: Path) -> None:
+    tools = TOOLS + (
+        "wipe_disk:\n  description: Wipe the disk (a marker file).\n"
+        f"  command: [{PY}, -c, \"open('wiped', 'a').write('x'); print('disk wiped')\"]\n  confirm: true\n"
+    )
+    (project / "tools.yaml").write_text(tools, encoding="utf-8")
+    child = spawn(project, "--no-transcript")
+    child.expect_exact("you>")
+    child.sendline("Please wipe the disk")
+    child.expect_exact("Tool wipe_disk needs your approval.")
+    child.expect_exact("(default): ")
+    child.sendline("y")
+    child.expect_exact("wipe_disk returned disk wiped.")
+    child.expect_exact("you>")
+    leave(child)
+    assert (project / "wiped").read_text() == "x"
+
+
+def test_switching_protocol_says_what_provider_data_is_dropped(project: Path) -> None:
+    done = chat_piped(
+        project, "think about the weather in Paris\n/model gemini-3-pro\nand now?\n", "-m", "claude-sonnet-4-6"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "crazycall: note: dropped provider-only data from messages (not understood by gemini)" in done.stderr
+    assert done.stderr.count("crazycall: error") == 0
+
+
+def test_help_does_not_import_the_line_editor(project: Path) -> None:
+    command = [sys.executable, "-X", "importtime", "-m", "crazycall", "chat", "--help"]
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0
+    assert "--continue" in done.stdout and "--tools" in done.stdout and "--approve" in done.stdout
+    assert "prompt_toolkit" not in done.stderr
