@@ -82,6 +82,9 @@ class ChatSession:
 
     def summary(self, run_id: str) -> str:
         tin, tout = self.total_tokens()
-        return (
-            f"chat ended: {self.turns} turns, {self.tool_calls} tool calls, {tin} in / {tout} out tokens, run {run_id}"
-        )
+        turns, calls = _count(self.turns, "turn"), _count(self.tool_calls, "tool call")
+        return f"chat ended: {turns}, {calls}, {tin} in / {tout} out tokens, run {run_id}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
