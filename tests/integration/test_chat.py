@@ -302,3 +302,81 @@ def test_help_does_not_import_the_line_editor(project: Path) -> None:
     assert done.returncode == 0
     assert "--continue" in done.stdout and "--tools" in done.stdout and "--approve" in done.stdout
     assert "prompt_toolkit" not in done.stderr
+
+
+class _SlowStream:
+    """A Chat Completions server on 127.0.0.1:0 whose first answer streams a few words and then stalls; later
+    answers are whole."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.release = threading.Event()
+        self.requests = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                owner.requests += 1
+                first = owner.requests == 1
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                self.chunk({"content": "partial words" if first else "second answer"}, None)
+                if first:
+                    owner.release.wait(30)
+                    return
+                self.chunk({}, "stop")
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def chunk(self, delta: dict[str, Any], finish: str | None) -> None:
+                choice = {"index": 0, "delta": delta, "finish_reason": finish}
+                body = {"id": "c1", "object": "chat.completion.chunk", "model": "gpt-5.4", "choices": [choice]}
+                self.wfile.write(f"data: {json.dumps(body)}\n\n".encode())
+                self.wfile.flush()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_ctrl_c_mid_stream_keeps_what_arrived(project: Path) -> None:
+    server = _SlowStream()
+    try:
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "crazycall", "chat", "--base-url", server.url, "--api-key", "k", "--no-reasoning"],
+            cwd=str(project),
+            env=child_env(project, TERM="xterm-256color", NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1"),
+            dimensions=(30, 120),
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=RUN_TIMEOUT,
+        )
+        ready(child)
+        child.sendline("Say something long")
+        child.expect_exact("partial words")
+        child.sendcontrol("c")
+        child.expect_exact("turn interrupted")
+        ready(child)
+        child.sendline("Go on")
+        child.expect_exact("second answer")
+        ready(child)
+        leave(child)
+    finally:
+        server.close()
+    (path,) = transcripts(project)
+    assert any(r["type"] == "end" and r["outcome"] == "interrupted" for r in records(path))
+    second = json.dumps(requests(path)[-1]["body"])
+    assert "Say something long" in second and "partial words" in second and "Go on" in second
