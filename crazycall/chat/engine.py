@@ -143,6 +143,8 @@ class ChatEngine:
         resolved = resolve_protocol(name, pinned, self.settings.routes)  # raises for an unknown protocol
         s.model, s.protocol, s.pinned = name, resolved, pinned
         self.model = self._model()
+        if self.transcript.active:  # --continue / --resume go on with the model and protocol in use
+            self.transcript.write("switch", {"model": name, "protocol": resolved})
         return foreign_provider_data(s.conversation, resolved)
 
     def set_tool(self, name: str, enabled: bool) -> None:

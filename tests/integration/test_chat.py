@@ -101,6 +101,17 @@ def test_piped_chat_can_be_continued_by_ask(project: Path) -> None:
     assert "What is the weather in Paris?" in body and "sunny, 21 C" in body
 
 
+def test_a_continued_chat_goes_on_with_the_model_it_switched_to(project: Path) -> None:
+    done = chat_piped(project, "What is the weather in Paris?\n/model claude-sonnet-4-6\nThanks\n")
+    assert done.returncode == 0, done.stderr
+    (path,) = transcripts(project)
+    env = child_env(project)
+    command = [sys.executable, "-m", "crazycall", "ask", "--offline", "--continue", "-o", "plain", "And then?"]
+    asked = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert f"continuing run {path.stem} (claude-sonnet-4-6, messages)" in asked.stderr
+
+
 def test_chat_continue_picks_up_an_ask_run(project: Path) -> None:
     command = [sys.executable, "-m", "crazycall", "ask", "--offline", "-o", "plain", "What is the weather in Rome?"]
     env = child_env(project)
