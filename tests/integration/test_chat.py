@@ -391,3 +391,19 @@ def test_ctrl_c_mid_stream_keeps_what_arrived(project: Path) -> None:
     assert any(r["type"] == "end" and r["outcome"] == "interrupted" for r in records(path))
     second = json.dumps(requests(path)[-1]["body"])
     assert "Say something long" in second and "partial words" in second and "Go on" in second
+
+
+def test_esc_enter_inserts_a_newline_and_tab_completes_a_command(project: Path) -> None:
+    child = spawn(project)
+    ready(child)
+    child.send("/usa\t")
+    child.expect_exact("/usage")
+    child.send("\r")
+    child.expect_exact("no tokens used yet")
+    ready(child)
+    child.send("line one\x1b\rline two\r")
+    child.expect_exact("Offline router: you said")
+    ready(child)
+    leave(child)
+    (path,) = transcripts(project)
+    assert "line one\nline two" in json.dumps(requests(path)[0]["body"], ensure_ascii=False).replace("\\n", "\n")
