@@ -66,10 +66,11 @@ def get_app() -> typer.Typer:
     ) -> None:
         """crazycall: one CLI, four LLM wire protocols, your own tools."""
 
-    from crazycall.commands import ask, config, logs, offline, smoke, tools
+    from crazycall.commands import ask, chat, config, logs, offline, smoke, tools
 
     for module in (ask, config, tools, smoke, logs, offline):
         module.register(app)
+    chat.register(app)
     return app
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import typer
 
+from crazycall.commands import flags
 from crazycall.commands._handling import handled
-
-_PROTOCOL_HELP = "auto (from the model name), chat, responses, messages or gemini."
 
 # "\b" keeps Click from re-wrapping the lines below it.
 _EXAMPLES = """\b
@@ -52,40 +51,38 @@ def register(app: typer.Typer) -> None:
     @handled
     def ask_command(
         prompt: str | None = typer.Argument(None, help="The prompt; '-' or nothing (with a pipe) reads it from stdin."),
-        model: str | None = typer.Option(None, "-m", "--model", help="Model name (default gpt-5.4)."),
-        protocol: str = typer.Option("auto", "-p", "--protocol", help=_PROTOCOL_HELP),
-        base_url: str | None = typer.Option(None, "--base-url", help="Router base URL."),
-        api_key: str | None = typer.Option(None, "--api-key", help="API key (prefer CRAZYROUTER_API_KEY)."),
-        offline: bool = typer.Option(False, "--offline", help="Use the built-in offline router (no key)."),
-        tools: list[Path] = typer.Option([], "-t", "--tools", help="tools.yaml file (repeatable)."),
-        plugins: list[Path] = typer.Option([], "--plugins", help="Plugin file or folder (repeatable)."),
-        tool_choice: str = typer.Option("auto", "--tool-choice", help="auto, none, required or a tool name."),
-        no_parallel: bool = typer.Option(False, "--no-parallel", help="At most one tool call per turn."),
-        system: str | None = typer.Option(None, "-s", "--system", help="System prompt."),
-        max_turns: int | None = typer.Option(None, "--max-turns", min=1, help="Turn limit (default 10)."),
-        max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Output token limit."),
-        temperature: float | None = typer.Option(None, "--temperature", help="Sampling temperature."),
-        stream: bool = typer.Option(True, "--stream/--no-stream", help="Stream the answer (default on)."),
-        json_output: bool = typer.Option(False, "--json", help="Print one JSON object at the end."),
-        output: str = typer.Option("auto", "-o", "--output", help="auto, rich, plain, json or jsonl."),
-        quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only the final text."),
-        no_color: bool = typer.Option(False, "--no-color", help="No colours (NO_COLOR is honoured too)."),
-        no_reasoning: bool = typer.Option(False, "--no-reasoning", help="Hide reasoning text."),
-        fail_on_tool_error: bool = typer.Option(
-            False, "--fail-on-tool-error", help="Exit 8 when any tool call ended in error."
-        ),
-        timeout: float | None = typer.Option(None, "--timeout", help="Whole-request deadline, seconds."),
-        max_retries: int | None = typer.Option(None, "--max-retries", min=0, help="Retries (default 2)."),
-        tool_timeout: float | None = typer.Option(None, "--tool-timeout", help="Per-tool timeout (60 s)."),
-        verbose: bool = typer.Option(False, "-v", "--verbose", help="Tracebacks for errors and tool failures."),
-        transcript: Path | None = typer.Option(None, "--transcript", help="Write the run's transcript here."),
-        no_transcript: bool = typer.Option(False, "--no-transcript", help="Do not write a transcript."),
-        continue_last: bool = typer.Option(False, "--continue", help="Continue the latest conversation."),
-        resume: str | None = typer.Option(None, "--resume", help="Continue the conversation with this run id."),
-        allow_tools: list[str] = typer.Option([], "--allow-tools", help="Offer only these tools (a,b; repeatable)."),
-        deny_tools: list[str] = typer.Option([], "--deny-tools", help="Never offer these tools (a,b; repeatable)."),
-        approve: list[str] = typer.Option([], "--approve", help="Pre-approve a confirm: tool (repeatable)."),
-        yes: bool = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation."),
+        model: str | None = flags.MODEL,
+        protocol: str = flags.PROTOCOL,
+        base_url: str | None = flags.BASE_URL,
+        api_key: str | None = flags.API_KEY,
+        offline: bool = flags.OFFLINE,
+        tools: list[Path] = flags.TOOLS,
+        plugins: list[Path] = flags.PLUGINS,
+        tool_choice: str = flags.TOOL_CHOICE,
+        no_parallel: bool = flags.NO_PARALLEL,
+        system: str | None = flags.SYSTEM,
+        max_turns: int | None = flags.MAX_TURNS,
+        max_tokens: int | None = flags.MAX_TOKENS,
+        temperature: float | None = flags.TEMPERATURE,
+        stream: bool = flags.STREAM,
+        json_output: bool = flags.JSON_OUTPUT,
+        output: str = flags.OUTPUT,
+        quiet: bool = flags.QUIET,
+        no_color: bool = flags.NO_COLOR,
+        no_reasoning: bool = flags.NO_REASONING,
+        fail_on_tool_error: bool = flags.FAIL_ON_TOOL_ERROR,
+        timeout: float | None = flags.TIMEOUT,
+        max_retries: int | None = flags.MAX_RETRIES,
+        tool_timeout: float | None = flags.TOOL_TIMEOUT,
+        verbose: bool = flags.VERBOSE,
+        transcript: Path | None = flags.TRANSCRIPT,
+        no_transcript: bool = flags.NO_TRANSCRIPT,
+        continue_last: bool = flags.CONTINUE_LAST,
+        resume: str | None = flags.RESUME,
+        allow_tools: list[str] = flags.ALLOW_TOOLS,
+        deny_tools: list[str] = flags.DENY_TOOLS,
+        approve: list[str] = flags.APPROVE,
+        yes: bool = flags.YES,
         replay: str | None = typer.Option(
             None,
             "--replay",
@@ -98,12 +95,8 @@ def register(app: typer.Typer) -> None:
         schema_retries: int | None = typer.Option(
             None, "--schema-retries", min=0, help="Times an invalid answer is sent back (default 2)."
         ),
-        max_cost: float | None = typer.Option(
-            None, "--max-cost", help="Stop before the next model turn once the run cost this much (USD; needs prices:)."
-        ),
-        max_tokens_total: int | None = typer.Option(
-            None, "--max-tokens-total", help="Stop before the next model turn once this many tokens were used."
-        ),
+        max_cost: float | None = flags.MAX_COST,
+        max_tokens_total: int | None = flags.MAX_TOKENS_TOTAL,
     ) -> None:
         """Send PROMPT with your tools and run tool calls until the model answers."""
         # First, while locals() holds the parameters alone: every setting flag (settings.FLAGS) is a parameter

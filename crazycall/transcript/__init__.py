@@ -21,6 +21,7 @@ Every line is one JSON object with ``type`` and ``time`` (UTC, ISO 8601)::
     tool_result id, name, content, is_error, duration_ms, output (what the tool printed)
     error       error_type, message, exit_code
     log         message (a library's log line, e.g. the MCP SDK's: details stderr leaves out)
+    switch      model, protocol (``chat``'s /model or /protocol: the turns after it use these)
     end         outcome ("ok" or the error type), turns, text, stop_reason, usage
 """
 

@@ -39,7 +39,9 @@ def load_prior(path: Path) -> PriorRun:
         raise ConfigError(f"{path}: damaged transcript: {exc}") from None
     conv = conv.append(*added)
     run_id = str(run.get("id") or path.stem)
-    return PriorRun(run_id, str(run.get("model", "")), str(run.get("protocol", "")), _closed(conv))
+    # A chat may have switched model or protocol mid-way: the conversation continues with the last ones.
+    last = next((r for r in reversed(records) if r["type"] == "switch"), run)
+    return PriorRun(run_id, str(last.get("model", "")), str(last.get("protocol", "")), _closed(conv))
 
 
 def _closed(conv: Conversation) -> Conversation:
