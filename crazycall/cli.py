@@ -77,8 +77,9 @@ def get_app() -> typer.Typer:
         """crazycall: one CLI, four LLM wire protocols, your own tools."""
 
     from crazycall.commands import ask, config, logs, offline, smoke, tools
+    from crazycall.commands import eval as eval_command
 
-    for module in (ask, config, tools, smoke, logs, offline):
+    for module in (ask, config, tools, smoke, logs, offline, eval_command):
         module.register(app)
     return app
 

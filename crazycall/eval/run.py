@@ -1,0 +1,202 @@
+"""``crazycall eval`` from options to exit code: cases -> matrix (shard, resume) -> rows -> report -> outcome.
+
+Owns the order of an eval run and ``eval report`` (merge results files into one report), the progress lines
+on stderr, and the outcome rule: every row is written and the report printed before the run fails with
+``EvalFailed`` (exit 9) when the pass rate is below ``--min-pass-rate`` (default: every row must pass).
+It parses no flags (commands/eval.py) and runs no conversation itself (scheduler.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from crazycall.errors import EvalFailed, UsageError
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    cases: Path
+    models: Sequence[str] = ()
+    case_ids: Sequence[str] = ()
+    repeat: int | None = None
+    concurrency: int = 4
+    out: Path | None = None
+    resume: bool = False
+    shard: str | None = None
+    offline: bool = False
+    base_url: str | None = None
+    api_key: str | None = None
+    stream: bool = True
+    timeout: float | None = None
+    max_retries: int | None = None
+    tool_timeout: float | None = None
+    json_output: bool = False
+    junit: Path | None = None
+    markdown: Path | None = None
+    min_pass_rate: float | None = None
+    save_transcripts: bool = True
+
+
+def _check(opts: EvalOptions) -> None:
+    if opts.concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, got {opts.concurrency}")
+    if opts.repeat is not None and opts.repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {opts.repeat}")
+    if opts.min_pass_rate is not None and not 0 <= opts.min_pass_rate <= 1:
+        raise UsageError(f"--min-pass-rate must be from 0 to 1, got {opts.min_pass_rate:g}")
+    if opts.resume and opts.out is None:
+        raise UsageError("--resume needs --out FILE (the results to resume)")
+
+
+def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
+    """Run the rows this invocation owns, then report every row of ``--out`` (or of this run)."""
+    from crazycall.ask import router_endpoint
+    from crazycall.eval import scheduler
+    from crazycall.eval.cases import read_cases
+    from crazycall.settings import load_settings
+    from crazycall.tools.loader import open_registry
+
+    _check(opts)
+    shard = scheduler.parse_shard(opts.shard, os.environ)
+    settings = load_settings(
+        api_key=opts.api_key,
+        base_url=opts.base_url,
+        timeout=opts.timeout,
+        max_retries=opts.max_retries,
+        tool_timeout=opts.tool_timeout,
+    )
+    file = read_cases(opts.cases)
+    cases = _select(file.cases, opts.case_ids)
+    specs = list(opts.models) or list(file.models)
+    if not specs:
+        raise UsageError(f"no models: add 'models:' to {opts.cases} or pass --model MODEL[:PROTOCOL]")
+    models = [scheduler.parse_model(spec, settings.routes) for spec in specs]
+    done = [scheduler.row_key(r["case"], r["model"], r["repeat"]) for r in _previous(opts)]
+    jobs = scheduler.plan_jobs(cases, models, opts.repeat, shard, done)
+    tool_files = (file.tools,) if file.tools is not None else ()
+    writer = scheduler.RowWriter(opts.out)
+    rows: list[dict[str, Any]] = []
+    try:
+        with (
+            open_registry(tool_files, ()) as registry,
+            router_endpoint(opts.offline, settings) as (base_url, api_key),
+        ):
+            from crazycall.ask import _transport_options
+            from crazycall.redact import redact
+
+            ctx = scheduler.Context(
+                base_url,
+                api_key,
+                registry,
+                _transport_options(settings),
+                stream=opts.stream,
+                tool_timeout=settings.tool_timeout,
+                result_limit=settings.result_limit,
+                save_transcripts=opts.save_transcripts,
+                base_label="offline" if opts.offline else redact(base_url),
+            )
+            progress = _Progress(len(jobs), err)
+
+            def on_row(row: dict[str, Any]) -> None:
+                writer.write(row)
+                progress(row)
+
+            rows = scheduler.run_jobs(jobs, ctx, opts.concurrency, on_row)
+    finally:
+        writer.close()
+    all_rows = scheduler.read_rows([opts.out]) if opts.out is not None else rows
+    return finish(all_rows, opts, out)
+
+
+def _select(cases: Sequence[Any], ids: Sequence[str]) -> list[Any]:
+    if not ids:
+        return list(cases)
+    known = {c.id for c in cases}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UsageError(f"--case {missing[0]!r}: no such case; known: {', '.join(sorted(known))}")
+    return [c for c in cases if c.id in set(ids)]
+
+
+def _previous(opts: EvalOptions) -> list[dict[str, Any]]:
+    """Rows already in ``--out`` (with --resume); without it a new run starts the file afresh."""
+    from crazycall.eval.scheduler import read_rows
+
+    if opts.out is None:
+        return []
+    if opts.resume:
+        return read_rows([opts.out])
+    try:
+        opts.out.unlink(missing_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {opts.out}: cannot replace the results file: {exc.strerror or exc}") from None
+    return []
+
+
+class _Progress:
+    """One line per finished conversation on stderr: ``[3/8] PASS case [model #0] 120 ms``."""
+
+    def __init__(self, total: int, err: TextIO) -> None:
+        self.total, self.err, self.done = total, err, 0
+        self.started = time.perf_counter()
+
+    def __call__(self, row: Mapping[str, Any]) -> None:
+        from crazycall.redact import redact
+        from crazycall.render.sanitize import visible_line
+
+        self.done += 1
+        status = "PASS" if row.get("passed") else "FAIL"
+        line = f"[{self.done}/{self.total}] {status} {row['case']} [{row['model']} #{row['repeat']}]"
+        line += f" {row.get('latency_ms', 0):.0f} ms"
+        if not row.get("passed"):
+            line += f": {row.get('reason')}"
+        self.err.write(visible_line(redact(line)) + "\n")
+        self.err.flush()
+
+
+def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[str, Any]:
+    """Print and write the report; raise EvalFailed when the pass rate is too low."""
+    from crazycall.eval import report as rpt
+
+    data = rpt.build(rows)
+    if opts.json_output:
+        rpt.write_json(data, out)
+    else:
+        rpt.write_text(data, out)
+    out.flush()
+    if opts.markdown is not None:
+        rpt.write_file("--markdown", opts.markdown, rpt.markdown(data))
+    if opts.junit is not None:
+        rpt.write_file("--junit", opts.junit, rpt.junit(rows, data, {"rows": str(len(rows))}))
+    threshold = 1.0 if opts.min_pass_rate is None else opts.min_pass_rate
+    if data["total"] and data["pass_rate"] < threshold:
+        error = EvalFailed(f"{rpt.summary_line(data)}; below the pass rate {threshold:g}")
+        error.reported = opts.json_output
+        raise error
+    return data
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    files: Sequence[Path]
+    json_output: bool = False
+    junit: Path | None = None
+    markdown: Path | None = None
+    min_pass_rate: float | None = None
+
+
+def report_files(opts: ReportOptions, out: TextIO) -> dict[str, Any]:
+    """``eval report FILE...``: merge results files (a row present twice counts once) into one report."""
+    from crazycall.eval.scheduler import read_rows
+
+    if not opts.files:
+        raise UsageError("eval report: name at least one results file (JSON lines from --out)")
+    for path in opts.files:
+        if not path.is_file():
+            raise UsageError(f"eval report: no such results file: {path}")
+    return finish(read_rows(list(opts.files)), opts, out)
