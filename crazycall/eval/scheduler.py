@@ -126,6 +126,20 @@ def read_rows(paths: Sequence[Path]) -> list[Row]:
     return list(rows.values())
 
 
+def _end_torn_line(path: Path) -> None:
+    """End a last line left without its newline (a run killed mid-write): the next row then starts a line of
+    its own, and the torn fragment is a line ``read_rows`` skips."""
+    try:
+        with path.open("rb+") as file:
+            size = file.seek(0, 2)
+            if size:
+                file.seek(size - 1)
+                if file.read(1) != b"\n":
+                    file.write(b"\n")
+    except FileNotFoundError:
+        return
+
+
 class RowWriter:
     """Appends one JSON line per finished row and flushes it: a killed run loses only rows in flight."""
 
@@ -136,6 +150,7 @@ class RowWriter:
             try:
                 if path.parent != Path(""):
                     path.parent.mkdir(parents=True, exist_ok=True)
+                _end_torn_line(path)
                 self._file = path.open("a", encoding="utf-8")
             except OSError as exc:
                 raise UsageError(f"--out {path}: cannot write the results file: {exc.strerror or exc}") from None
