@@ -221,7 +221,8 @@ def _case(r: _Reader, value: Any, path: Path_, defaults: Mapping[str, int]) -> E
     for key in ("id", "prompt"):
         if key not in entry:
             raise r.fail(path, f"a case needs {key!r}")
-    mock = entry.get("mock") or {}
+    mock = entry.get("mock")
+    mock = {} if mock is None else mock
     r.mapping(mock, (*path, "mock"), [str(k) for k in mock] if isinstance(mock, dict) else [])
     system = r.string(entry["system"], (*path, "system")) if entry.get("system") is not None else None
     line = r.lines.get(path, 1)
