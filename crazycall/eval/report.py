@@ -110,15 +110,16 @@ def _table_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     return head, body
 
 
-def _chunks(models: Sequence[str], width: int) -> list[list[str]]:
-    """Models per table so each table fits ``width`` columns (many models: several tables, none cut)."""
+def _chunks(models: Sequence[str], first: int, width: int) -> list[list[str]]:
+    """Models per table so each table fits ``width`` columns (many models: several tables, none cut);
+    ``first``: the width of the case column."""
     groups: list[list[str]] = [[]]
-    used = 16
+    used = first
     for model in models:
         need = max(len(model), 9) + 2
         if groups[-1] and used + need > width:
             groups.append([])
-            used = 16
+            used = first
         groups[-1].append(model)
         used += need
     return groups
@@ -128,7 +129,8 @@ def write_text(report: Mapping[str, Any], out: TextIO, width: int = 80) -> None:
     """Plain aligned tables (split by models to fit ``width``), then the worst failures and a closing line."""
     from crazycall.render.sanitize import visible_line
 
-    for group in _chunks(report["model_names"], width):
+    first = max([len("tokens in/out"), *(len(c) for c in report["cases"])])
+    for group in _chunks(report["model_names"], first, width):
         head, body = _table_rows({**report, "model_names": group})
         grid = [head, *body]
         widths = [max(len(visible_line(str(r[i]))) for r in grid) for i in range(len(head))]
