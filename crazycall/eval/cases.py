@@ -68,6 +68,8 @@ class EvalFile:
     models: tuple[str, ...]
     tools: Path | None
     cases: tuple[EvalCase, ...]
+    model_lines: tuple[int, ...] = ()
+    """The line of each of ``models`` (for errors about a model)."""
 
 
 class _Reader:
@@ -256,7 +258,8 @@ def _top(r: _Reader, data: Any, path: Path) -> EvalFile:
         if case.id in seen:
             raise r.fail(("cases", i, "id"), f"duplicate case id {case.id!r} (first at cases[{seen[case.id]}])")
         seen[case.id] = i
-    return EvalFile(path, models, tools, parsed)
+    model_lines = tuple(r.lines.get(("models", i), r.lines.get(("models",), 1)) for i in range(len(models)))
+    return EvalFile(path, models, tools, parsed, model_lines)
 
 
 # ---------------------------------------------------------------- files

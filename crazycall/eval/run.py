@@ -17,6 +17,9 @@ from typing import Any, TextIO
 
 from crazycall.errors import EvalFailed, UsageError
 
+MAX_CONCURRENCY = 1024
+"""Threads (and connections) one process may use; beyond that, shard."""
+
 
 @dataclass(frozen=True)
 class EvalOptions:
@@ -43,8 +46,8 @@ class EvalOptions:
 
 
 def _check(opts: EvalOptions) -> None:
-    if opts.concurrency < 1:
-        raise UsageError(f"--concurrency must be at least 1, got {opts.concurrency}")
+    if not 1 <= opts.concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, got {opts.concurrency}")
     if opts.repeat is not None and opts.repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {opts.repeat}")
     if opts.min_pass_rate is not None and not 0 <= opts.min_pass_rate <= 1:
@@ -75,7 +78,11 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
     specs = list(opts.models) or list(file.models)
     if not specs:
         raise UsageError(f"no models: add 'models:' to {opts.cases} or pass --model MODEL[:PROTOCOL]")
-    models = [scheduler.parse_model(spec, settings.routes) for spec in specs]
+    lines = list(file.model_lines) if not opts.models else [0] * len(specs)
+    models = [
+        _model(scheduler, spec, settings.routes, f"{opts.cases}:{line}")
+        for spec, line in zip(specs, lines, strict=True)
+    ]
     done = [scheduler.row_key(r["case"], r["model"], r["repeat"]) for r in _previous(opts)]
     jobs = scheduler.plan_jobs(cases, models, opts.repeat, shard, done)
     tool_files = (file.tools,) if file.tools is not None else ()
@@ -111,6 +118,21 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
         writer.close()
     all_rows = scheduler.read_rows([opts.out]) if opts.out is not None else rows
     return finish(all_rows, opts, out)
+
+
+def _model(scheduler: Any, spec: str, routes: Mapping[str, str], where: str) -> tuple[str, str]:
+    """A model of ``--model`` (a usage error, exit 2) or of the file's ``models`` (a config error, exit 3)."""
+    from crazycall.errors import ConfigError
+
+    from_file = not where.endswith(":0")
+    try:
+        parsed: tuple[str, str] = scheduler.parse_model(spec, routes)
+    except UsageError as err:
+        message = str(err).replace("--case ", "--model " if not from_file else "", 1)
+        if from_file:
+            raise ConfigError(f"{where}: models: {message}") from None
+        raise UsageError(message) from None
+    return parsed
 
 
 def _select(cases: Sequence[Any], ids: Sequence[str]) -> list[Any]:

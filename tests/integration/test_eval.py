@@ -203,3 +203,20 @@ def test_four_shards_merge_into_the_unsharded_report(tmp_path: Path) -> None:
     merged = crazycall(tmp_path, "eval", "report", *files, "s0.jsonl", "--json")  # a file given twice counts once
     assert merged.returncode == 9
     assert _stable(json.loads(merged.stdout)) == _stable(json.loads(whole.stdout))
+
+
+def test_bad_models_and_flags_are_one_line_errors(tmp_path: Path) -> None:
+    (tmp_path / "cases.yaml").write_text("models:\n  - gpt-5.4\n  - gpt-5.4:grpc\ncases: [{id: a, prompt: hi}]\n")
+    done = crazycall(tmp_path, "eval", "cases.yaml", "--offline")
+    assert done.returncode == 3
+    assert done.stderr.startswith("crazycall: error: cases.yaml:3: models: 'gpt-5.4:grpc': unknown protocol 'grpc'")
+    for args, message in [
+        (["-m", "x:grpc"], "--model 'x:grpc': unknown protocol 'grpc'"),
+        (["--resume"], "--resume needs --out FILE"),
+        (["--shard", "4/4"], "--shard '4/4': expected I/N"),
+        (["--concurrency", "0"], "--concurrency must be from 1 to 1024, got 0"),
+        (["--case", "nope"], "--case 'nope': no such case; known: a"),
+    ]:
+        done = crazycall(tmp_path, "eval", "cases.yaml", "--offline", *args)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+        assert done.stderr.startswith(f"crazycall: error: {message}")
