@@ -110,13 +110,13 @@ def _table_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     return head, body
 
 
-def _chunks(models: Sequence[str], first: int, width: int) -> list[list[str]]:
+def chunks(models: Sequence[str], first: int, width: int, pad: int = 2) -> list[list[str]]:
     """Models per table so each table fits ``width`` columns (many models: several tables, none cut);
     ``first``: the width of the case column."""
     groups: list[list[str]] = [[]]
     used = first
     for model in models:
-        need = max(len(model), 9) + 2
+        need = max(len(model), 9) + pad
         if groups[-1] and used + need > width:
             groups.append([])
             used = first
@@ -130,7 +130,7 @@ def write_text(report: Mapping[str, Any], out: TextIO, width: int = 80) -> None:
     from crazycall.render.sanitize import visible_line
 
     first = max([len("tokens in/out"), *(len(c) for c in report["cases"])])
-    for group in _chunks(report["model_names"], first, width):
+    for group in chunks(report["model_names"], first, width):
         head, body = _table_rows({**report, "model_names": group})
         grid = [head, *body]
         widths = [max(len(visible_line(str(r[i]))) for r in grid) for i in range(len(head))]

@@ -107,13 +107,16 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
                 save_transcripts=opts.save_transcripts,
                 base_label="offline" if opts.offline else redact(base_url),
             )
-            progress = _Progress(len(jobs), err)
+            progress = _progress(len(jobs), err)
 
             def on_row(row: dict[str, Any]) -> None:
                 writer.write(row)
                 progress(row)
 
-            rows = scheduler.run_jobs(jobs, ctx, opts.concurrency, on_row)
+            try:
+                rows = scheduler.run_jobs(jobs, ctx, opts.concurrency, on_row)
+            finally:
+                progress.close()
     finally:
         writer.close()
     all_rows = scheduler.read_rows([opts.out]) if opts.out is not None else rows
@@ -160,6 +163,22 @@ def _previous(opts: EvalOptions) -> list[dict[str, Any]]:
     return []
 
 
+def _progress(total: int, err: TextIO) -> Any:
+    """A live bar at a terminal, one line per conversation otherwise."""
+    if _isatty(err) and total:
+        from crazycall.render.eval_view import ProgressBar
+
+        return ProgressBar(total, err)
+    return _Progress(total, err)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 class _Progress:
     """One line per finished conversation on stderr: ``[3/8] PASS case [model #0] 120 ms``."""
 
@@ -180,6 +199,9 @@ class _Progress:
         self.err.write(visible_line(redact(line)) + "\n")
         self.err.flush()
 
+    def close(self) -> None:
+        return None
+
 
 def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[str, Any]:
     """Print and write the report; raise EvalFailed when the pass rate is too low."""
@@ -188,6 +210,10 @@ def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[st
     data = rpt.build(rows)
     if opts.json_output:
         rpt.write_json(data, out)
+    elif _isatty(out):
+        from crazycall.render.eval_view import write_table
+
+        write_table(data, out, color="NO_COLOR" not in os.environ)
     else:
         rpt.write_text(data, out)
     out.flush()
