@@ -137,6 +137,7 @@ def test_a_router_that_is_down_is_reported_per_row(tmp_path: Path) -> None:
     assert len(found) == 5
     assert all(r["error"]["type"] == "transport_error" and not r["passed"] for r in found)
     assert json.loads(done.stdout)["models"]["gpt-5.4:chat"]["errors"] == 5
+    assert "sk-eval-test-0001" not in (tmp_path / "r.jsonl").read_text() + done.stdout + done.stderr
 
 
 def test_a_cases_file_with_errors_names_file_line_and_field(tmp_path: Path) -> None:
