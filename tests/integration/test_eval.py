@@ -221,3 +221,32 @@ def test_bad_models_and_flags_are_one_line_errors(tmp_path: Path) -> None:
         done = crazycall(tmp_path, "eval", "cases.yaml", "--offline", *args)
         assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
         assert done.stderr.startswith(f"crazycall: error: {message}")
+
+
+def test_resume_after_a_kill_runs_only_what_was_lost(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    (tmp_path / "slow.py").write_text(
+        "import time\n\ndef get_weather(city: str) -> str:\n"
+        '    """Weather (slowly)."""\n    time.sleep(0.2)\n    return "sunny"\n'
+    )
+    (tmp_path / "tools.yaml").write_text("get_weather:\n  function: slow.py:get_weather\n")
+    cases = 'models: [gpt-5.4]\ntools: tools.yaml\ncases:\n  - {id: w, prompt: "weather in Paris", repeat: 12}\n'
+    (tmp_path / "cases.yaml").write_text(cases)
+    out = tmp_path / "r.jsonl"
+    cmd = [sys.executable, "-m", "crazycall", "eval", "cases.yaml", "--offline", "--no-transcript", "--out", str(out)]
+    proc = subprocess.Popen(
+        [*cmd, "--concurrency", "1"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    kept = len(rows(out))
+    assert 3 <= kept < 12
+    again = crazycall(tmp_path, *cmd[3:], "--resume", "--concurrency", "4", "--json")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("] PASS ") == 12 - kept
+    assert json.loads(again.stdout)["total"] == 12 and len(rows(out)) == 12
