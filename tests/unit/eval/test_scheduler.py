@@ -56,3 +56,37 @@ def test_read_rows_counts_a_row_once_and_skips_torn_lines(tmp_path: Path) -> Non
     report = build(rows)
     assert (report["total"], report["passed"], report["cells"]["a"]["m:chat"]) == (2, 1, {"passed": 1, "rows": 2})
     assert report["failures"][0]["reason"] == "calls: x"
+
+
+def test_mocks_replace_known_tools_and_add_unknown_ones() -> None:
+    from crazycall.conversation import ToolSpec
+    from crazycall.eval.scheduler import mocked_registry
+    from crazycall.tools.registry import Tool, ToolRegistry
+
+    def real(city: str) -> str:
+        raise AssertionError("a mocked tool must not run")
+
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    registry = ToolRegistry([Tool(ToolSpec("get_weather", "w", schema), real, "tools.yaml:1", confirm=True)])
+    mocked, names = mocked_registry(registry, {"get_weather": {"t": 21}, "get_time": "noon"})
+    assert names == {"get_weather", "get_time"}
+    weather, time_tool = mocked.get("get_weather"), mocked.get("get_time")
+    assert weather is not None and time_tool is not None
+    assert weather({"city": "Paris"}) == {"t": 21} and not weather.confirm
+    assert weather.spec.parameters == schema  # the model still sees the real schema
+    assert time_tool({}) == "noon"
+    assert registry.get("get_weather") is not None and registry.get("get_time") is None  # the original is untouched
+
+
+def test_the_sharding_examples_use_the_documented_flags() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[3] / "examples"
+    workflow = yaml.safe_load((root / "eval-github-actions.yml").read_text())
+    steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert any("--shard ${{ matrix.shard }}/4" in s and "--out results-${{ matrix.shard }}.jsonl" in s for s in steps)
+    assert any(s.startswith("crazycall eval report results-*.jsonl") for s in steps)
+    assert workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"] == [0, 1, 2, 3]
+    job = yaml.safe_load((root / "eval-k8s-job.yaml").read_text())
+    assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == 4
+    assert "--shard auto/4" in job["spec"]["template"]["spec"]["containers"][0]["args"][0]
