@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from crazycall.errors import CrazycallError, Interrupted, UsageError
 from crazycall.eval.assertions import Made, check
 from crazycall.eval.cases import EvalCase
+from crazycall.events import Emit, RunFailed, RunFinished
 from crazycall.tools.runner import ToolRunner
 
 if TYPE_CHECKING:
@@ -228,20 +229,26 @@ def run_job(job: Job, ctx: Context) -> Row:
     error: dict[str, Any] | None = None
     result: RunResult | None = None
     registry, mocked = mocked_registry(ctx.registry, job.case.mock)
+    emit = transcript.wrap(lambda _event: None)  # the transcript records the run's end as ask's does
     try:
-        result = _converse(job, ctx, state, registry, transcript)
+        result = _converse(job, ctx, state, registry, transcript, emit)
+        emit(RunFinished(result))
     except CrazycallError as err:
         error = error_dict(err)
         result = state.result() if state.turns else None
+        emit(RunFailed(err, result))
     except Exception as exc:  # a bug: reported on this row, the others still run
         error = {"type": "unexpected", "message": f"unexpected {type(exc).__name__}: {exc}", "exit_code": 1}
+        emit(RunFailed(CrazycallError(error["message"])))
     finally:
         transcript.close()
     latency = (time.perf_counter() - started) * 1000
     return _row(job, result, error, mocked, latency, transcript)
 
 
-def _converse(job: Job, ctx: Context, state: LoopState, registry: ToolRegistry, transcript: Any) -> RunResult:
+def _converse(
+    job: Job, ctx: Context, state: LoopState, registry: ToolRegistry, transcript: Any, emit: Emit
+) -> RunResult:
     from crazycall.loop import LoopOptions, run
     from crazycall.model import HttpModel, TurnOptions, endpoint_for
     from crazycall.protocols import get_adapter
@@ -266,7 +273,6 @@ def _converse(job: Job, ctx: Context, state: LoopState, registry: ToolRegistry, 
     options = LoopOptions(TurnOptions(), max_turns=job.case.max_turns)
     with Transport(ctx.base_url, ctx.api_key, ctx.transport, observer=transcript.observe) as transport:
         model = HttpModel(get_adapter(job.protocol), transport, job.model, stream=ctx.stream)
-        emit = transcript.wrap(lambda _event: None)
         result: RunResult = run(state, model, runner, options, emit, transcript.message)
         return result
 
@@ -287,7 +293,7 @@ def _row(
     latency_ms: float,
     transcript: Any,
 ) -> Row:
-    from crazycall.redact import redact, redact_data
+    from crazycall.redact import redact_data
 
     text = result.text if result else ""
     turns = result.turns if result else 0
@@ -324,7 +330,7 @@ def _row(
         "transcript": str(transcript.path) if transcript.path is not None else None,
         "error": error,
     }
-    return dict(redact_data(row)) if error is None else {**redact_data(row), "reason": redact(row["reason"] or "")}
+    return dict(redact_data(row))
 
 
 def _reason(error: dict[str, Any] | None, verdicts: Sequence[Any]) -> str | None:

@@ -92,7 +92,9 @@ def test_the_example_passes_on_all_four_protocols_with_mocks_marked(tmp_path: Pa
     assert {c["name"]: c["mocked"] for c in mocked} == {"get_weather": True, "get_time": False}
     assert mocked[0]["result"] == {"temperature": 21, "conditions": "sunny"}
     row = by_case[("weather-beijing", "gemini-3-pro:gemini")]
-    assert row["transcript"] and Path(row["transcript"]).is_file()
+    records = [json.loads(line) for line in Path(row["transcript"]).read_text().splitlines()]
+    assert records[0]["type"] == "run" and records[0]["eval"] == {"case": "weather-beijing", "repeat": 0}
+    assert records[-1]["type"] == "end" and records[-1]["outcome"] == "ok"
     assert done.stderr.count("PASS") == 12
 
 
