@@ -206,10 +206,20 @@ class _Progress:
 def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[str, Any]:
     """Print and write the report; raise EvalFailed when the pass rate is too low."""
     from crazycall.eval import report as rpt
+    from crazycall.render.summary import error_dict
 
     data = rpt.build(rows)
+    # The files first: a file that cannot be written is then the run's one error (one JSON object with --json).
+    if opts.markdown is not None:
+        rpt.write_file("--markdown", opts.markdown, rpt.markdown(data))
+    if opts.junit is not None:
+        rpt.write_file("--junit", opts.junit, rpt.junit(rows, data, {"rows": str(len(rows))}))
+    threshold = 1.0 if opts.min_pass_rate is None else opts.min_pass_rate
+    error = None
+    if data["total"] and data["pass_rate"] < threshold:
+        error = EvalFailed(f"{rpt.summary_line(data)}; below the pass rate {threshold:g}")
     if opts.json_output:
-        rpt.write_json(data, out)
+        rpt.write_json({**data, "error": error_dict(error) if error else None}, out)
     elif _isatty(out):
         from crazycall.render.eval_view import write_table
 
@@ -217,13 +227,7 @@ def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[st
     else:
         rpt.write_text(data, out)
     out.flush()
-    if opts.markdown is not None:
-        rpt.write_file("--markdown", opts.markdown, rpt.markdown(data))
-    if opts.junit is not None:
-        rpt.write_file("--junit", opts.junit, rpt.junit(rows, data, {"rows": str(len(rows))}))
-    threshold = 1.0 if opts.min_pass_rate is None else opts.min_pass_rate
-    if data["total"] and data["pass_rate"] < threshold:
-        error = EvalFailed(f"{rpt.summary_line(data)}; below the pass rate {threshold:g}")
+    if error is not None:
         error.reported = opts.json_output
         raise error
     return data

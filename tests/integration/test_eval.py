@@ -106,7 +106,10 @@ def test_failed_assertions_exit_9_with_reasons_junit_and_markdown(tmp_path: Path
     assert done.returncode == 9, done.stderr
     assert "Traceback" not in done.stderr
     assert "crazycall: error: eval: 1 of 5 conversations passed" in done.stderr
-    reasons = {f["case"]: f["reason"] for f in json.loads(done.stdout)["failures"]}
+    report = json.loads(done.stdout)
+    message = done.stderr.splitlines()[-1].removeprefix("crazycall: error: ")
+    assert report["error"] == {"type": "eval_failed", "message": message, "exit_code": 9}
+    reasons = {f["case"]: f["reason"] for f in report["failures"]}
     assert reasons == {
         "wrong-tool": "calls: call 1: expected search_products, got get_weather",
         "wrong-arg": 'calls: call 1: arguments.city: "Beijing" does not match "Peking"',
