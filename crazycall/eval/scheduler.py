@@ -29,6 +29,7 @@ from crazycall.tools.runner import ToolRunner
 if TYPE_CHECKING:
     from crazycall.events import RunResult
     from crazycall.loop import LoopState
+    from crazycall.model import Model
     from crazycall.tools.registry import Tool, ToolRegistry
     from crazycall.transport import TransportOptions
 
@@ -182,6 +183,8 @@ class Context:
     save_transcripts: bool = True
     base_label: str = ""
     """How the router is named in transcripts (``offline`` or the redacted base URL)."""
+    wrap_model: Callable[[Model, Job], Model] | None = None
+    """A hook around each row's model (the HttpModel): ``--record`` may wrap it, ``--replay`` replace it."""
 
 
 def mocked_registry(registry: ToolRegistry, mock: Mapping[str, Any]) -> tuple[ToolRegistry, frozenset[str]]:
@@ -272,7 +275,9 @@ def _converse(
         runner.result_limit = ctx.result_limit
     options = LoopOptions(TurnOptions(), max_turns=job.case.max_turns)
     with Transport(ctx.base_url, ctx.api_key, ctx.transport, observer=transcript.observe) as transport:
-        model = HttpModel(get_adapter(job.protocol), transport, job.model, stream=ctx.stream)
+        model: Model = HttpModel(get_adapter(job.protocol), transport, job.model, stream=ctx.stream)
+        if ctx.wrap_model is not None:
+            model = ctx.wrap_model(model, job)
         result: RunResult = run(state, model, runner, options, emit, transcript.message)
         return result
 

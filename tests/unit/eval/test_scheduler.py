@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,48 @@ def test_the_sharding_examples_use_the_documented_flags() -> None:
     job = yaml.safe_load((root / "eval-k8s-job.yaml").read_text())
     assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == 4
     assert "--shard auto/4" in job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+
+
+def _scripted_row(turns: list[Any], case: EvalCase) -> dict[str, Any]:
+    from crazycall.eval.scheduler import Context, run_job
+    from crazycall.model import Model
+    from crazycall.testing import ScriptedModel
+    from crazycall.tools.registry import ToolRegistry
+    from crazycall.transport import TransportOptions
+
+    def scripted(_model: Model, _job: Job) -> Model:
+        return ScriptedModel(turns, protocol="chat")
+
+    ctx = Context(
+        "http://127.0.0.1:9", "k", ToolRegistry(), TransportOptions(), save_transcripts=False, wrap_model=scripted
+    )
+    return run_job(Job(case, "gpt-5.4", "chat", 0), ctx)
+
+
+def test_a_row_through_the_loop_with_a_mock_and_a_failing_argument() -> None:
+    from crazycall.conversation import Message, ModelResponse, TextPart, ToolCall, Usage
+    from crazycall.eval.cases import CallExpect, Expect
+
+    call = ToolCall("c1", "get_weather", {"city": "Peking"}, '{"city": "Peking"}')
+    turns = [
+        ModelResponse(Message("assistant", (call,)), "tool_use", Usage(10, 5), "m"),
+        ModelResponse(Message("assistant", (TextPart("Sunny."),)), "end_turn", Usage(20, 3), "m"),
+    ]
+    expect = Expect(calls=(CallExpect("get_weather", {"city": "Beijing"}),), contains=("Sunny",))
+    case = EvalCase("w", "weather?", expect, mock={"get_weather": {"t": 21}})
+    row = _scripted_row(turns, case)
+    assert (row["passed"], row["turns"], row["text"], row["error"]) == (False, 2, "Sunny.", None)
+    assert row["reason"] == 'calls: call 1: arguments.city: "Peking" does not match "Beijing"'
+    assert row["calls"] == [
+        {"name": "get_weather", "arguments": {"city": "Peking"}, "result": {"t": 21}, "is_error": False, "mocked": True}
+    ]
+    assert row["usage"] == {"input_tokens": 30, "output_tokens": 8}
+    assert [a["name"] for a in row["assertions"]] == ["calls", "text.contains"]
+
+
+def test_a_provider_error_is_the_rows_error_not_a_crash() -> None:
+    from crazycall.errors import ServerError
+
+    row = _scripted_row([ServerError("chat /v1/chat/completions: HTTP 503 overloaded")], EvalCase("w", "hi"))
+    assert row["passed"] is False and row["error"]["type"] == "server_error" and row["error"]["exit_code"] == 4
+    assert "HTTP 503 overloaded" in row["reason"]
