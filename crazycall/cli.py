@@ -67,8 +67,9 @@ def get_app() -> typer.Typer:
         """crazycall: one CLI, four LLM wire protocols, your own tools."""
 
     from crazycall.commands import ask, chat, config, logs, offline, smoke, tools
+    from crazycall.commands import eval as eval_command
 
-    for module in (ask, config, tools, smoke, logs, offline):
+    for module in (ask, config, tools, smoke, logs, offline, eval_command):
         module.register(app)
     chat.register(app)
     return app

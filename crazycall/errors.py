@@ -46,6 +46,7 @@ EXIT_MAX_TURNS = 7
 EXIT_TOOL_ERROR = 8
 EXIT_REPLAY_MISMATCH = 9
 EXIT_SCHEMA = 10
+EXIT_EVAL_FAILED = 11
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed the pipe."""
@@ -234,6 +235,13 @@ class SmokeFailed(CrazycallError):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class EvalFailed(CrazycallError):
+    """``crazycall eval``: conversations failed their assertions (or the pass rate is below --min-pass-rate)."""
+
+    exit_code = EXIT_EVAL_FAILED
+    kind = "eval_failed"
 
 
 class Interrupted(CrazycallError):

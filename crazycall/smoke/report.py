@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -79,21 +80,35 @@ def _seconds(ms: float) -> str:
     return f"{ms / 1000:.3f}"
 
 
-def junit_xml(results: Sequence[CaseResult], elapsed_ms: float, properties: Mapping[str, str]) -> bytes:
-    """The JUnit document: one testsuite, one testcase per case, a failure element with the reason."""
+@dataclass(frozen=True)
+class JUnitCase:
+    """One ``<testcase>``: a failure (message, type, text) or, when it passed, its ``system-out``."""
+
+    name: str
+    classname: str
+    time_ms: float
+    failure: str | None = None
+    failure_type: str = "error"
+    text: str = ""
+
+
+def junit_document(
+    suite_name: str, cases: Sequence[JUnitCase], elapsed_ms: float, properties: Mapping[str, str]
+) -> bytes:
+    """A JUnit document (one testsuite) valid against the Jenkins/Surefire schema; shared by smoke and eval."""
     import datetime as dt
     import socket
     import xml.etree.ElementTree as ET
 
-    failures = sum(not r.passed for r in results)
-    counts = {"tests": str(len(results)), "failures": str(failures), "errors": "0"}
-    root = ET.Element("testsuites", {"name": SUITE_NAME, **counts, "time": _seconds(elapsed_ms)})
+    failures = sum(c.failure is not None for c in cases)
+    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0"}
+    root = ET.Element("testsuites", {"name": suite_name, **counts, "time": _seconds(elapsed_ms)})
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     suite = ET.SubElement(
         root,
         "testsuite",
         {
-            "name": SUITE_NAME,
+            "name": suite_name,
             **counts,
             "skipped": "0",
             "time": _seconds(elapsed_ms),
@@ -104,19 +119,29 @@ def junit_xml(results: Sequence[CaseResult], elapsed_ms: float, properties: Mapp
     props = ET.SubElement(suite, "properties")
     for name, value in properties.items():
         ET.SubElement(props, "property", {"name": name, "value": redact(value)})
-    for r in results:
-        case = ET.SubElement(
-            suite, "testcase", {"name": r.case.name, "classname": JUNIT_CLASSNAME, "time": _seconds(r.latency_ms)}
-        )
-        if r.passed:
-            out = f"{r.case.marker} from {r.endpoint}" + (f"\nanswer: {r.answer}" if r.answer else "")
-            ET.SubElement(case, "system-out").text = redact(out)
+    for c in cases:
+        case = ET.SubElement(suite, "testcase", {"name": c.name, "classname": c.classname, "time": _seconds(c.time_ms)})
+        if c.failure is None:
+            ET.SubElement(case, "system-out").text = redact(c.text)
             continue
-        failure = ET.SubElement(case, "failure", {"message": redact(r.reason or ""), "type": _failure_type(r)})
-        failure.text = redact("\n".join(filter(None, [r.reason, r.detail, f"exit code {r.exit_code}"])))
+        failure = ET.SubElement(case, "failure", {"message": redact(c.failure), "type": c.failure_type})
+        failure.text = redact(c.text)
     ET.indent(root)
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return data + b"\n"
+
+
+def junit_xml(results: Sequence[CaseResult], elapsed_ms: float, properties: Mapping[str, str]) -> bytes:
+    """The smoke JUnit document: one testcase per case, a failure element with the reason."""
+    cases = []
+    for r in results:
+        if r.passed:
+            out = f"{r.case.marker} from {r.endpoint}" + (f"\nanswer: {r.answer}" if r.answer else "")
+            cases.append(JUnitCase(r.case.name, JUNIT_CLASSNAME, r.latency_ms, text=out))
+            continue
+        text = "\n".join(filter(None, [r.reason, r.detail, f"exit code {r.exit_code}"]))
+        cases.append(JUnitCase(r.case.name, JUNIT_CLASSNAME, r.latency_ms, r.reason or "", _failure_type(r), text))
+    return junit_document(SUITE_NAME, cases, elapsed_ms, properties)
 
 
 def _failure_type(result: CaseResult) -> str:
@@ -128,7 +153,10 @@ def _failure_type(result: CaseResult) -> str:
 
 
 def write_junit(path: Path, results: Sequence[CaseResult], elapsed_ms: float, properties: Mapping[str, str]) -> None:
-    data = junit_xml(results, elapsed_ms, properties)
+    write_junit_bytes(path, junit_xml(results, elapsed_ms, properties))
+
+
+def write_junit_bytes(path: Path, data: bytes) -> None:
     try:
         if path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
