@@ -76,9 +76,9 @@ def get_app() -> typer.Typer:
     ) -> None:
         """crazycall: one CLI, four LLM wire protocols, your own tools."""
 
-    from crazycall.commands import ask, config, logs, offline, smoke, tools
+    from crazycall.commands import ask, config, logs, mcp_serve, offline, smoke, tools
 
-    for module in (ask, config, tools, smoke, logs, offline):
+    for module in (ask, config, tools, smoke, logs, offline, mcp_serve):
         module.register(app)
     return app
 
