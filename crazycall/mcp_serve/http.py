@@ -17,6 +17,7 @@ from typing import Any
 
 from crazycall.errors import UsageError
 from crazycall.mcp_serve.calls import Calls
+from crazycall.redact import remember
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PATH = "/mcp"
@@ -94,6 +95,7 @@ def serve_http(calls: Calls, host: str, port: int, token: str | None) -> None:
     if token is None:
         token = new_token()
         sys.stderr.write(f"crazycall: mcp-serve: bearer token (shown once): {token}\n")
+    remember(token)  # from now on masked in every log line and transcript record
     app = build_server(calls).streamable_http_app(streamable_http_path=PATH, host=host)
     bound = sock.getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
