@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("mcp")
 
 from mcp import ClientSession, types
+from mcp.client.session import ElicitationFnT as Elicit
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,8 +72,6 @@ mcp_servers:
     args: [{json.dumps(str(FIXTURE_SERVER))}]
     include: [add, echo]
 """
-
-Elicit = Callable[[Any, types.ElicitRequestParams], Awaitable[types.ElicitResult]]
 
 
 @pytest.fixture
@@ -201,7 +200,7 @@ def test_a_confirm_tool_asks_through_elicitation(project: Path) -> None:
     asked: list[str] = []
 
     def answering(action: str) -> Elicit:
-        async def elicit(ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        async def elicit(context: Any, params: Any) -> types.ElicitResult:
             asked.append(params.message)
             return types.ElicitResult(action=action, content={} if action == "accept" else None)  # type: ignore[arg-type]
 
@@ -276,6 +275,7 @@ def test_http_refuses_requests_without_the_right_token(http_server: tuple[str, s
 
 def test_http_with_the_token_lists_and_calls_tools(http_server: tuple[str, str]) -> None:
     from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client  # the HTTP client the SDK's transport takes
 
     url, token = http_server
     got: dict[str, Any] = {}
@@ -283,7 +283,7 @@ def test_http_with_the_token_lists_and_calls_tools(http_server: tuple[str, str])
     async def main() -> None:
         headers = {"Authorization": f"Bearer {token}"}
         async with (
-            httpx.AsyncClient(headers=headers, timeout=30) as client,
+            create_mcp_http_client(headers=headers) as client,
             streamable_http_client(url, http_client=client) as streams,
             ClientSession(streams[0], streams[1]) as session,
         ):
