@@ -42,11 +42,13 @@ class Calls:
         yes: bool = False,
         tool_timeout: float | None = None,
         transcript: Transcript | None = None,
+        verbose: bool = False,
     ) -> None:
         self.registry = registry
         self.approve, self.yes = approve, yes
         self.tool_timeout = tool_timeout or DEFAULT_TOOL_TIMEOUT
         self.transcript = transcript or Transcript()
+        self.verbose = verbose
         self.lock = threading.Lock()
 
     def run(self, name: str, arguments: Mapping[str, Any] | None, ask: Ask | None) -> CallOutcome:
@@ -59,6 +61,7 @@ class Calls:
             self.registry,
             default_timeout=self.tool_timeout,
             result_limit=DEFAULT_RESULT_LIMIT,
+            verbose=self.verbose,
             approval=Approval(self.approve, yes=self.yes, prompter=prompter),
         )
         with self.lock:

@@ -38,8 +38,18 @@ def serve(options: ServeOptions) -> None:
         if options.transcript is not None:
             header = {"command": "mcp-serve", "transport": "http" if options.http else "stdio"}
             transcript.start(options.transcript, new_run_id(), header, explicit=True)
+        if not len(loaded):
+            from crazycall.tools.loader import looked_in
+
+            where = looked_in(options.tool_files, options.plugin_paths)
+            sys.stderr.write(f"crazycall: note: no tools were loaded (looked in {where}); see -t/--tools, --plugins\n")
         calls = Calls(
-            registry, approve=options.approve, yes=options.yes, tool_timeout=options.tool_timeout, transcript=transcript
+            registry,
+            approve=options.approve,
+            yes=options.yes,
+            tool_timeout=options.tool_timeout,
+            transcript=transcript,
+            verbose=options.verbose,
         )
         try:
             _serve(calls, options)

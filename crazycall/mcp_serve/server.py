@@ -24,13 +24,60 @@ from crazycall import __version__
 from crazycall.conversation import ToolCall
 from crazycall.mcp_serve.calls import Calls, not_permitted_text
 from crazycall.tools.approval import NOT_PERMITTED, describe_call
-from crazycall.tools.runner import CallOutcome
+from crazycall.tools.runner import SELF_TIMEOUT_GRACE, CallOutcome
 
 ELICIT_TIMEOUT = 600.0
 """Seconds a confirmation asked through the client may take before the call is declined."""
 
 
-def build_server(calls: Calls) -> Any:
+class InFlight:
+    """The calls being answered (on the server's event loop), so that end of input can wait for them."""
+
+    def __init__(self) -> None:
+        import anyio
+
+        self.count = 0
+        self.idle = anyio.Event()
+        self.idle.set()
+
+    def start(self) -> None:
+        import anyio
+
+        if self.count == 0:
+            self.idle = anyio.Event()
+        self.count += 1
+
+    def done(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self.idle.set()
+
+
+class DrainingLines:
+    """The server's input lines; at end of input it waits (bounded) for the calls still running, so a client that
+    sends a call and closes stdin still gets its answer."""
+
+    def __init__(self, lines: Any, in_flight: InFlight, limit: float) -> None:
+        self.lines, self.in_flight, self.limit = lines, in_flight, limit
+
+    async def __aiter__(self) -> Any:
+        import anyio
+
+        async for line in self.lines:
+            yield line
+        with anyio.move_on_after(self.limit):
+            await self.in_flight.idle.wait()
+            # the handler has returned; its reply is written by the SDK a few steps later
+            await anyio.sleep(0.1)
+
+
+def drain_limit(calls: Calls) -> float:
+    """Seconds the longest call can still take: its timeout, the runner's grace, and a second to answer."""
+    longest = max((t.timeout or calls.tool_timeout for t in calls.registry), default=calls.tool_timeout)
+    return longest + SELF_TIMEOUT_GRACE + 1.0
+
+
+def build_server(calls: Calls, in_flight: InFlight | None = None) -> Any:
     """The low-level MCP server whose tools are ``calls.registry``."""
     import anyio
     from mcp import types
@@ -46,7 +93,13 @@ def build_server(calls: Calls) -> Any:
 
     async def call_tool(ctx: Any, params: Any) -> Any:
         ask = _elicitor(ctx) if _can_elicit(ctx) else None
-        outcome = await anyio.to_thread.run_sync(calls.run, params.name, params.arguments, ask)
+        if in_flight is not None:
+            in_flight.start()
+        try:
+            outcome = await anyio.to_thread.run_sync(calls.run, params.name, params.arguments, ask)
+        finally:
+            if in_flight is not None:
+                in_flight.done()
         return call_result(outcome, askable=ask is not None)
 
     return Server("crazycall", version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
@@ -119,8 +172,10 @@ async def _serve_streams(calls: Calls, inp: Any, out: Any) -> None:
     import anyio
     from mcp.server.stdio import stdio_server
 
-    server = build_server(calls)
-    async with stdio_server(anyio.wrap_file(inp), anyio.wrap_file(out)) as (read_stream, write_stream):
+    in_flight = InFlight()
+    server = build_server(calls, in_flight)
+    lines: Any = DrainingLines(anyio.wrap_file(inp), in_flight, drain_limit(calls))
+    async with stdio_server(lines, anyio.wrap_file(out)) as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 

@@ -168,6 +168,45 @@ def test_stdio_calls_a_python_tool_a_command_tool_and_a_proxied_mcp_tool(project
         assert noise in stderr
 
 
+def test_every_line_on_stdout_is_json_rpc_while_a_tool_prints(project: Path) -> None:
+    """The raw stdio stream, read byte for byte: nothing a tool prints is in it, and closing stdin ends the
+    server with exit 0."""
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "add_numbers", "arguments": {"a": 1, "b": 2}},
+        },
+    ]
+    done = subprocess.run(
+        [sys.executable, *serve_args()],
+        cwd=project,
+        env=child_env(),
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    replies = [json.loads(line) for line in done.stdout.splitlines()]  # a stray line would not parse
+    assert [r.get("id") for r in replies] == [1, 2]
+    assert replies[1]["result"]["structuredContent"] == {"sum": 3}
+    assert "noise from fd 1" in done.stderr and "noise from a child" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_invalid_arguments_are_an_error_result_with_every_violation_and_its_path(project: Path) -> None:
     [result] = call_all(project, [("add_numbers", {"a": "x"})])
     assert result["isError"] is True
