@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import signal
 import socket
 import sys
 from typing import Any
@@ -102,4 +103,14 @@ def serve_http(calls: Calls, host: str, port: int, token: str | None) -> None:
     sys.stderr.write(f"crazycall: mcp-serve: serving {len(calls.registry)} tools at http://{shown}:{bound[1]}{PATH}\n")
     sys.stderr.flush()
     config = uvicorn.Config(BearerToken(app, token), log_level="warning", lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM, re-raised by uvicorn once it has shut down: leave through the ``finally`` blocks (upstream MCP
+    servers stopped, transcript ended) with the status a process killed by SIGTERM has."""
+    raise SystemExit(128 + signum)

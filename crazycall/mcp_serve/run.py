@@ -51,10 +51,14 @@ def serve(options: ServeOptions) -> None:
             transcript=transcript,
             verbose=options.verbose,
         )
+        outcome = "ok"
         try:
             _serve(calls, options)
+        except BaseException as exc:
+            outcome = "interrupted" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else type(exc).__name__
+            raise
         finally:
-            transcript.write("end", {"outcome": "ok"})
+            transcript.write("end", {"outcome": outcome})
             transcript.close()
 
 

@@ -337,6 +337,32 @@ def test_http_with_the_token_lists_and_calls_tools(http_server: tuple[str, str])
     assert text_of(got["proxy"]) == "through"
 
 
+def test_sigterm_stops_the_http_server_cleanly(project: Path) -> None:
+    transcript = project / "serve.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, *serve_args("--http", "--port", "0", "--transcript", str(transcript))],
+        cwd=project,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    try:
+        url = next(m.group(1) for line in proc.stderr if (m := re.search(r"tools at (http://\S+)", line)))
+        token = "Bearer wrong-token-0123456789"
+        assert post_initialize(url, {"Authorization": token}).status_code == 401  # up and answering
+        proc.terminate()
+        assert proc.wait(timeout=20) == 143
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+    records = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    assert records[-1]["type"] == "end" and records[-1]["outcome"] == "interrupted"
+
+
 # ---- flags
 
 
