@@ -66,6 +66,8 @@ tools:
   shout_text:
     description: Upper-case the text.
     command: [{PY}, -c, "import json, sys; print(json.dumps({{'upper': sys.argv[1].upper()}}))", "{{text}}"]
+"""
+UPSTREAM = f"""\
 mcp_servers:
   fx:
     command: {PY}
@@ -80,6 +82,13 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "plugins" / "served.py").write_text(PLUGIN, encoding="utf-8")
     (tmp_path / "tools.yaml").write_text(TOOLS, encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture
+def proxy(project: Path) -> Path:
+    """The project with an upstream MCP server in its tools.yaml (only where a test needs one: it is slow)."""
+    (project / "tools.yaml").write_text(TOOLS + UPSTREAM, encoding="utf-8")
+    return project
 
 
 def serve_args(*extra: str) -> list[str]:
@@ -128,7 +137,8 @@ def call_all(
     return results
 
 
-def test_stdio_lists_the_tools_as_tools_list_json_shows_them(project: Path) -> None:
+def test_stdio_lists_the_tools_as_tools_list_json_shows_them(proxy: Path) -> None:
+    project = proxy
     listed = subprocess.run(
         [sys.executable, "-m", "crazycall", "tools", "list", "--json"],
         cwd=project,
@@ -151,7 +161,8 @@ def test_stdio_lists_the_tools_as_tools_list_json_shows_them(project: Path) -> N
     assert {name for name, _d, _p in served} >= {"add_numbers", "shout_text", "fx__add", "delete_all"}
 
 
-def test_stdio_calls_a_python_tool_a_command_tool_and_a_proxied_mcp_tool(project: Path) -> None:
+def test_stdio_calls_a_python_tool_a_command_tool_and_a_proxied_mcp_tool(proxy: Path) -> None:
+    project = proxy
     results = call_all(
         project,
         [("add_numbers", {"a": 2, "b": 3}), ("shout_text", {"text": "hi"}), ("fx__add", {"a": 1, "b": 2})],
@@ -267,11 +278,11 @@ def test_the_session_transcript_records_calls_without_secrets(project: Path) -> 
 
 
 @pytest.fixture
-def http_server(project: Path) -> Iterator[tuple[str, str]]:
+def http_server(proxy: Path) -> Iterator[tuple[str, str]]:
     """``mcp-serve --http --port 0`` without --token: (its URL, the token it printed)."""
     proc = subprocess.Popen(
         [sys.executable, *serve_args("--http", "--port", "0")],
-        cwd=project,
+        cwd=proxy,
         env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
