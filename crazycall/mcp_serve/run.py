@@ -29,6 +29,8 @@ def serve(options: ServeOptions) -> None:
     from crazycall.transcript.writer import Transcript, new_run_id
 
     check_sdk()
+    if not options.http:
+        _check_stdin()
     transcript = Transcript(err=sys.stderr)
     # fd 1 is guarded before any plugin is imported: on stdio it is the MCP transport
     with protect_stdout(), open_registry(options.tool_files, options.plugin_paths, verbose=options.verbose) as loaded:
@@ -60,6 +62,18 @@ def serve(options: ServeOptions) -> None:
         finally:
             transcript.write("end", {"outcome": outcome})
             transcript.close()
+
+
+def _check_stdin() -> None:
+    """Before anything opens a file (which would take descriptor 0 if it were free)."""
+    import os
+
+    try:
+        os.fstat(0)
+    except OSError:
+        raise UsageError(
+            "stdin is closed: mcp-serve on stdio reads the client's messages from it (or use --http)"
+        ) from None
 
 
 def _serve(calls: Calls, options: ServeOptions) -> None:

@@ -182,7 +182,14 @@ async def _serve_streams(calls: Calls, inp: Any, out: Any) -> None:
 @contextmanager
 def _stdin_for_server() -> Iterator[int]:
     """A duplicate of fd 0 for the server to read; fd 0 itself reads /dev/null until the block ends."""
-    saved = os.dup(0)
+    try:
+        saved = os.dup(0)
+    except OSError:
+        from crazycall.errors import UsageError
+
+        raise UsageError(
+            "stdin is closed: mcp-serve on stdio reads the client's messages from it (or use --http)"
+        ) from None
     reader = os.dup(0)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

@@ -407,6 +407,23 @@ def test_bad_flags_are_usage_errors(project: Path, args: list[str], message: str
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
+def test_stdio_with_stdin_closed_is_a_usage_error(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, *serve_args()],
+        cwd=project,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == "crazycall: error: stdin is closed: mcp-serve on stdio reads the client's messages from it (or use --http)\n"
+    )
+
+
 def test_without_the_sdk_it_says_how_to_install_it(project: Path) -> None:
     blocked = "import sys; sys.modules['mcp'] = None; sys.argv = ['crazycall', 'mcp-serve']; "
     done = run_cli(project, code=blocked + "from crazycall.cli import main; main()")
