@@ -77,6 +77,8 @@ def bind(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # listening now: a client that connects as soon as the address is printed waits in the backlog
+        sock.listen(128)
     except OSError as exc:
         raise UsageError(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
