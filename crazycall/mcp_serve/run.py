@@ -41,10 +41,7 @@ def serve(options: ServeOptions) -> None:
             header = {"command": "mcp-serve", "transport": "http" if options.http else "stdio"}
             transcript.start(options.transcript, new_run_id(), header, explicit=True)
         if not len(loaded):
-            from crazycall.tools.loader import looked_in
-
-            where = looked_in(options.tool_files, options.plugin_paths)
-            sys.stderr.write(f"crazycall: note: no tools were loaded (looked in {where}); see -t/--tools, --plugins\n")
+            _note_no_tools(options)
         calls = Calls(
             registry,
             approve=options.approve,
@@ -62,6 +59,13 @@ def serve(options: ServeOptions) -> None:
         finally:
             transcript.write("end", {"outcome": outcome})
             transcript.close()
+
+
+def _note_no_tools(options: ServeOptions) -> None:
+    from crazycall.tools.loader import looked_in
+
+    where = looked_in(options.tool_files, options.plugin_paths)
+    sys.stderr.write(f"crazycall: note: no tools were loaded (looked in {where}); see -t/--tools, --plugins\n")
 
 
 def _check_stdin() -> None:
