@@ -66,10 +66,10 @@ def get_app() -> typer.Typer:
     ) -> None:
         """crazycall: one CLI, four LLM wire protocols, your own tools."""
 
-    from crazycall.commands import ask, chat, config, logs, offline, smoke, tools
+    from crazycall.commands import ask, chat, config, logs, mcp_serve, offline, smoke, tools
     from crazycall.commands import eval as eval_command
 
-    for module in (ask, config, tools, smoke, logs, offline, eval_command):
+    for module in (ask, config, tools, smoke, logs, offline, eval_command, mcp_serve):
         module.register(app)
     chat.register(app)
     return app
