@@ -4,7 +4,7 @@ Owns the row key and its stable shard hash (case id, model label and repeat: app
 row to another shard), which rows ``--resume`` skips (those already in ``--out``), and one conversation per
 row driven by the same engine as ``ask`` (``HttpModel`` over a ``Transport`` on the shared client, the
 ``loop.run`` tool loop, a ``ToolRunner`` whose registry has the case's mocks in place of the real tools, a
-transcript of its own). Rows run on a thread pool and are handed to ``on_row`` as each finishes. A failed
+transcript of its own). Rows run on crazycall.scheduler (smoke's too) and reach ``on_row`` as each finishes. A failed
 conversation (provider down, loop limit) is a row with an ``error`` object, never a crash of the run.
 """
 
@@ -15,12 +15,11 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crazycall.errors import CrazycallError, Interrupted, UsageError
+from crazycall.errors import CrazycallError, UsageError
 from crazycall.eval.assertions import Made, check
 from crazycall.eval.cases import EvalCase
 from crazycall.events import Emit, RunFailed, RunFinished
@@ -346,24 +345,10 @@ def _reason(error: dict[str, Any] | None, verdicts: Sequence[Any]) -> str | None
 
 
 def run_jobs(jobs: Sequence[Job], ctx: Context, concurrency: int, on_row: Callable[[Row], None]) -> list[Row]:
-    """Every job on at most ``concurrency`` threads; ``on_row`` (called under a lock) sees each row as it ends."""
-    from concurrent.futures import as_completed
+    """Every job on the shared scheduler (crazycall.scheduler, as smoke's cases), at most ``concurrency`` at a
+    time on ``ctx.base_url``'s shared client; ``on_row`` (called under a lock) sees each row as it ends."""
+    from crazycall.scheduler import run_all
 
-    from crazycall.transport_clients import shared
-
-    lock = threading.Lock()
-    rows: list[Row] = []
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="crazycall-eval")
-    with shared(ctx.base_url, concurrency):
-        futures = [pool.submit(run_job, job, ctx) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                row = future.result()
-                with lock:
-                    rows.append(row)
-                    on_row(row)
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise Interrupted("interrupted") from None
-        pool.shutdown(wait=True)
-    return rows
+    return run_all(
+        jobs, lambda job: run_job(job, ctx), concurrency, base_url=ctx.base_url, on_result=on_row, name="crazycall-eval"
+    )

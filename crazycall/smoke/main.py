@@ -84,10 +84,8 @@ def smoke(opts: SmokeOptions, out: TextIO | None = None, cwd: Path | None = None
             max_retries=settings.max_retries,
             concurrency=opts.concurrency,
         )
-        from crazycall.transport_clients import shared
-
-        with shared(base_url, opts.concurrency):  # one client and its warm connections for every case
-            results = run_cases(cases, lambda case: run_case(case, config), opts.concurrency)
+        # base_url: one shared client and its warm connections for every case
+        results = run_cases(cases, lambda case: run_case(case, config), opts.concurrency, base_url)
     elapsed_ms = (time.perf_counter() - started) * 1000
     _report(opts, results, out)
     if opts.junit is not None:

@@ -3,18 +3,16 @@
 Owns one case's exchange (ask the case's model -- an ``HttpModel`` over a ``Transport`` of its own whose
 retries follow the transport's policy -- for a turn, check the neutral response with probe.py, and with
 ``--round-trip`` run the probe and send its result back), the mapping of errors to one-line reasons and
-exit-code classes, the per-case timeout, and the thread pool. Each case runs in a daemon thread that the
-pool worker waits for at most ``timeout`` seconds: a case that hangs is reported as timed out, its transport
+exit-code classes, and what a case that times out reports. The concurrency and the per-case hard timeout are
+crazycall.scheduler's (the one eval's rows run on): a case that hangs is reported as timed out, its transport
 is closed, and it cannot keep the process alive. It prints nothing (report.py does).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +23,6 @@ from crazycall.errors import (
     EXIT_TRANSPORT,
     EXIT_UNEXPECTED,
     CrazycallError,
-    Interrupted,
     ProtocolViolation,
     ProviderError,
     StreamCut,
@@ -232,17 +229,20 @@ def prepare(cases: Sequence[SmokeCase]) -> None:
 
 def run_case(case: SmokeCase, config: RunConfig) -> CaseResult:
     """Run one case; it fails with ``timeout after N s`` when it is not done within ``config.timeout``."""
+    from crazycall.scheduler import within
+
     endpoint = endpoint_of(case, config)
     attempt = _Attempt(case, config)
-    box: queue.Queue[tuple[str | None, int, str, str]] = queue.Queue(maxsize=1)
     started = time.perf_counter()
-    threading.Thread(target=lambda: box.put(attempt.run()), name=f"smoke {case.name}", daemon=True).start()
-    try:
-        reason, code, detail, answer = box.get(timeout=config.timeout)
-    except queue.Empty:
+    late: list[bool] = []
+
+    def timed_out() -> tuple[str | None, int, str, str]:
+        late.append(True)
         attempt.abandon()
-        reason, code, detail, answer = f"timeout after {config.timeout:g} s", EXIT_TRANSPORT, "", ""
-    else:
+        return f"timeout after {config.timeout:g} s", EXIT_TRANSPORT, "", ""
+
+    reason, code, detail, answer = within(attempt.run, config.timeout, timed_out, name=f"smoke {case.name}")
+    if not late:  # latency measures the router, not building an SSL context
         started = attempt.started or started
     latency = (time.perf_counter() - started) * 1000
     return CaseResult(case, endpoint, round(latency, 1), reason, code, detail, answer)
@@ -252,17 +252,13 @@ def run_cases(
     cases: Sequence[SmokeCase],
     run_one: Callable[[SmokeCase], CaseResult],
     concurrency: int = DEFAULT_SMOKE_CONCURRENCY,
+    base_url: str | None = None,
 ) -> list[CaseResult]:
-    """Run every case with at most ``concurrency`` at a time; results in case order. Ctrl-C -> Interrupted."""
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="crazycall-smoke")
-    futures: list[Future[CaseResult]] = [pool.submit(run_one, case) for case in cases]
-    try:
-        results = [future.result() for future in futures]
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise Interrupted("interrupted") from None
-    pool.shutdown(wait=True)
-    return results
+    """Every case on the shared scheduler (crazycall.scheduler, as eval's rows), at most ``concurrency`` at a
+    time, holding ``base_url``'s shared client; results in case order. Ctrl-C -> Interrupted."""
+    from crazycall.scheduler import run_all
+
+    return run_all(cases, run_one, concurrency, base_url=base_url, name="crazycall-smoke")
 
 
 #: most severe first: a crazycall bug, then the wire, then the network, then the provider
