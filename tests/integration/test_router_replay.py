@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crazycall.cli import app
+from crazycall.errors import EXIT_PROVIDER, EXIT_TRANSPORT
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ["-t", str(REPO / "tools.yaml"), "--plugins", str(REPO / "plugins")]
@@ -126,3 +127,23 @@ def test_a_folder_without_a_recording_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["offline-router", "--replay", str(tmp_path)])
     assert result.exit_code == 2
     assert "holds no recording" in result.stderr
+
+
+@pytest.mark.parametrize("fault", ["cut", "http500"])
+def test_a_recorded_failure_is_served_as_the_same_failure(tmp_path: Path, fault: str) -> None:
+    """A stream cut short is cut again, an HTTP error is the same error: the client ends as the original did."""
+    from crazycall.offline.replaying import ReplayBook
+    from crazycall.offline.server import OfflineRouter
+    from crazycall.transcript.recording import load_recording
+
+    rec = tmp_path / "rec.jsonl"
+    args = ("--api-key", "k", "--max-retries", "0", "--json", *TOOLS)
+    with OfflineRouter(faults={"*": fault}) as live:
+        first = CliRunner().invoke(app, ["ask", "--base-url", live.url, "--transcript", str(rec), *args, PROMPT])
+    assert first.exit_code in (EXIT_TRANSPORT, EXIT_PROVIDER)
+    with OfflineRouter(replay=ReplayBook([load_recording(rec)])) as replaying:
+        again = CliRunner().invoke(app, ["ask", "--base-url", replaying.url, "--no-transcript", *args, PROMPT])
+    assert again.exit_code == first.exit_code
+    recorded_error, error = json.loads(first.stdout)["error"], json.loads(again.stdout)["error"]
+    assert error["type"] == recorded_error["type"]
+    assert error["message"].split(" (request id")[0] == recorded_error["message"].split(" (request id")[0]
