@@ -55,3 +55,16 @@ def test_a_changed_second_prompt_stops_the_replayed_chat_at_request_3(tmp_path: 
         changed.stderr
     )
     assert "Traceback" not in changed.stderr
+
+
+def test_a_chat_that_switched_protocol_replays_on_both(tmp_path: Path) -> None:
+    lines = "What is the weather in Beijing?\n/model claude-sonnet-4-6\nAnd in Rome?\n"
+    recording = tmp_path / "switched.jsonl"
+    first = chat(tmp_path, lines, "--offline", "--transcript", str(recording))
+    assert first.returncode == 0, first.stderr
+    assert [r["path"] for r in requests(recording)][-1] == "/v1/messages"
+
+    again = chat(tmp_path, lines, "--replay", str(recording), "--no-transcript")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert "via messages" in again.stderr
