@@ -24,7 +24,7 @@ from crazycall.tools.approval import ToolPrompt, can_prompt
 
 if TYPE_CHECKING:
     from crazycall.loop import LoopState, OnMessage
-    from crazycall.model import HttpModel
+    from crazycall.model import HttpModel, TurnTransport
     from crazycall.tools.registry import ToolRegistry
     from crazycall.tools.runner import ToolRunner
     from crazycall.transcript import Transcript
@@ -49,6 +49,8 @@ class ChatEngine:
         self.plan: Plan
         self.session: ChatSession
         self.model: HttpModel
+        self._replay: TurnTransport | None = None
+        """``chat --replay``: the recording's stand-in, shared by every prompt (its requests consumed in order)."""
 
     def __enter__(self) -> ChatEngine:
         from crazycall.transcript import Transcript, new_run_id
@@ -59,6 +61,8 @@ class ChatEngine:
         planned = plan(self.opts, self.settings, self.err, prompt)
         start = Conversation(planned.conversation.system, planned.conversation.messages[:-1])
         self.plan = dataclasses.replace(planned, conversation=start)
+        if planned.replay is not None:  # the recording's stream mode, as ask --replay takes it
+            self.opts = dataclasses.replace(self.opts, stream=planned.replay.stream)
         self.session = ChatSession(start, planned.model, planned.protocol, self.opts.protocol)
         self.transcript = Transcript(self.err)
         self.transcript.run_id = new_run_id()
@@ -76,6 +80,13 @@ class ChatEngine:
 
         self.runner = self._stack.enter_context(tool_session(self.plan.tools, self.opts.tool_choice))
         self.all_tools = self.runner.registry
+        if self.plan.replay is not None:  # no router, no key: the recording answers every prompt in turn
+            from crazycall.replay import ReplayTransport
+
+            self._start_transcript(self.plan)
+            self._replay = ReplayTransport(self.plan.replay, self.transcript.observe)
+            self.model = self._model()
+            return
         base_url, key = self._stack.enter_context(router_endpoint(self.opts.offline, self.settings))
         self._start_transcript(self.plan)
         self.transport = self._stack.enter_context(
@@ -119,7 +130,8 @@ class ChatEngine:
         from crazycall.protocols import get_adapter
 
         s = self.session
-        return HttpModel(get_adapter(s.protocol), self.transport, s.model, stream=self.opts.stream)
+        transport = self._replay if self._replay is not None else self.transport
+        return HttpModel(get_adapter(s.protocol), transport, s.model, stream=self.opts.stream)
 
     def _flush(self) -> None:
         self.transcript.flush()

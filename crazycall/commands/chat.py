@@ -19,6 +19,7 @@ Examples:
   crazycall chat --offline
   crazycall chat -m claude-sonnet-4-6 -t tools.yaml
   crazycall chat --continue
+  printf 'Hello\\n' | crazycall chat --replay RUN_ID
   printf 'Hello\\n/usage\\n' | crazycall chat --offline
 """
 
@@ -57,6 +58,11 @@ def register(app: typer.Typer) -> None:
         deny_tools: list[str] = flags.DENY_TOOLS,
         approve: list[str] = flags.APPROVE,
         yes: bool = flags.YES,
+        replay: str | None = typer.Option(
+            None,
+            "--replay",
+            help="Answer every prompt from this transcript (path or run id), in order; exit 9 if a request differs.",
+        ),
     ) -> None:
         """Talk with a model and your tools; switch model or protocol mid-way (/help inside)."""
         given = dict(locals())  # every setting flag (settings.FLAGS) is a parameter named like its setting
@@ -90,6 +96,7 @@ def register(app: typer.Typer) -> None:
             deny_tools=split_names(",".join(deny_tools)),
             approve=tuple(approve),
             yes=yes,
+            replay=replay,
         )
         if terminal:  # the prompt and the live view share the terminal: fd 1 stays as it is
             code = run_chat(options, sys.stdout, sys.stderr, terminal=True)

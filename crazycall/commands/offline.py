@@ -11,11 +11,17 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
 from crazycall.commands._handling import handled
+
+if TYPE_CHECKING:
+    from crazycall.offline.replaying import ReplayBook
+    from crazycall.transcript.recording import Recording
 
 _PROTOCOLS = ("chat", "responses", "messages", "gemini", "*")
 
@@ -45,6 +51,36 @@ def _log_line(line: str) -> None:
     sys.stderr.flush()
 
 
+def _load_recordings(source: Path) -> list[Recording]:
+    """The recording at ``source`` (a transcript), or every recording in it (a folder of transcripts; files
+    that hold no request are skipped). A folder without one is a UsageError."""
+    from crazycall.errors import UsageError
+    from crazycall.transcript.recording import load_recording
+
+    if not source.is_dir():
+        return [load_recording(source)]
+    found: list[Recording] = []
+    for path in sorted(source.glob("*.jsonl")):
+        try:
+            found.append(load_recording(path))
+        except UsageError:
+            continue  # a run that failed before its first request, or one written without a transcript
+    if not found:
+        raise UsageError(f"--replay {source}: the folder holds no recording (*.jsonl transcript with a request)")
+    return found
+
+
+def _book(source: str | None) -> ReplayBook | None:
+    """``--replay``: the recordings to answer from (a folder of transcripts, a transcript, or a run id)."""
+    if source is None:
+        return None
+    from crazycall.offline.replaying import ReplayBook
+    from crazycall.transcript import find_transcript
+
+    path = Path(source)
+    return ReplayBook(_load_recordings(path if path.is_dir() else find_transcript(source)))
+
+
 def register(app: typer.Typer) -> None:
     """Add ``offline-router`` to the root app."""
 
@@ -61,14 +97,19 @@ def register(app: typer.Typer) -> None:
             help="Inject a fault: text, http500, http401, http429, cut, garbage.",
         ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log one line per request on stderr."),
+        replay: str | None = typer.Option(
+            None,
+            "--replay",
+            metavar="TRANSCRIPT_OR_DIR",
+            help="Answer from recordings (a transcript, run id or folder of them); a request none matches gets a 400.",
+        ),
     ) -> None:
         """Serve the deterministic offline router (all four protocols) until Ctrl-C."""
         from crazycall.errors import UsageError
         from crazycall.offline.server import OfflineRouter
 
-        router = OfflineRouter(
-            host, port, api_key=api_key, faults=parse_faults(fault), log=_log_line if verbose else None
-        )
+        faults, log = parse_faults(fault), _log_line if verbose else None
+        router = OfflineRouter(host, port, api_key=api_key, faults=faults, log=log, replay=_book(replay))
         try:
             router.start()
         except OSError as err:

@@ -24,12 +24,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from crazycall.offline import chat, gemini, messages, responses
 from crazycall.offline.faults import GARBAGE, Fault, FaultScript, corrupt_calls, shape_events
 from crazycall.offline.wire import Event, Incoming, ProtocolSpec, Reply, RouterState, WireError, dumps
+
+if TYPE_CHECKING:
+    from crazycall.offline.replaying import ReplayBook
 
 _ROUTES = {"/v1/chat/completions": chat.SPEC, "/v1/responses": responses.SPEC, "/v1/messages": messages.SPEC}
 _GEMINI = re.compile(r"^/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)$")
@@ -73,6 +76,7 @@ class OfflineRouter:
         faults: Mapping[str, str] | None = None,
         stream_chunk_delay: float = 0.0,
         log: Callable[[str], None] | None = None,
+        replay: ReplayBook | None = None,
     ) -> None:
         self._script = FaultScript(faults)  # checks the configured modes first
         self.host = host
@@ -82,6 +86,8 @@ class OfflineRouter:
         self.stream_chunk_delay = stream_chunk_delay
         #: called with one line per request answered (``offline-router -v``); None: quiet
         self.log = log
+        #: ``offline-router --replay``: answer from these recordings instead of the deterministic model
+        self.replay = replay
         self.requests: list[RecordedRequest] = []
         self.state = RouterState()
         #: TCP connections accepted so far (one per client when keep-alive works)
@@ -284,9 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self._fault(spec, headers)
             if not parsed:
                 raise spec.bad_json()
-            if fault.bad_output:
-                inc = replace(inc, bad_output=True)
-            reply = self.router.replayed(spec.name, spec.handle(inc, self.router.state, fault.text_only), fault.repeat)
+            if self.router.replay is not None:  # offline-router --replay: a recording answers (replaying.py)
+                reply, fault = self.router.replay.answer(spec.name, inc)
+            else:
+                inc = replace(inc, bad_output=True) if fault.bad_output else inc
+                reply = self.router.replayed(
+                    spec.name, spec.handle(inc, self.router.state, fault.text_only), fault.repeat
+                )
         except WireError as err:
             error = spec.render(err, request_id)
             if spec is gemini.SPEC and stream and query.get("alt") != "sse":
