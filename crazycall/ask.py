@@ -404,7 +404,8 @@ def _run(opts: AskOptions, settings: Settings, plan: Plan, report: _Reporter, tr
         emit(RunStarted(plan.model, plan.protocol, plan.endpoint, names, transcript.run_id, path, structured))
         observe, flush = transcript.observe, report.flush
         if plan.replay is not None:  # no router, no key: the recording answers (crazycall.replay)
-            from crazycall.replay import replay_model, replay_runner
+            from crazycall.replay.stand_in import replay_model
+            from crazycall.replay.tools import replay_runner
 
             runner = replay_runner(runner, plan.replay) if opts.replay_tools else runner
             return run(state, replay_model(plan.replay, observe), runner, plan.loop, emit, transcript.message)

@@ -81,7 +81,7 @@ class ChatEngine:
         self.runner = self._stack.enter_context(tool_session(self.plan.tools, self.opts.tool_choice))
         self.all_tools = self.runner.registry
         if self.plan.replay is not None:  # no router, no key: the recording answers every prompt in turn
-            from crazycall.replay import ReplayTransport
+            from crazycall.replay.stand_in import ReplayTransport
 
             self._start_transcript(self.plan)
             self._replay = ReplayTransport(self.plan.replay, self.transcript.observe)

@@ -17,20 +17,27 @@ The small API other commands call (``chat --replay``, ``eval --replay``)::
 
 from __future__ import annotations
 
-from crazycall.replay.compare import Difference, first_difference
-from crazycall.replay.stand_in import ReplayTransport, model_from_transcript, replay_model
-from crazycall.replay.tools import replay_runner
-from crazycall.transcript.recording import Exchange, Recording, load_recording, recording_from_records
+import importlib
+from typing import Any
 
-__all__ = [
-    "Difference",
-    "Exchange",
-    "Recording",
-    "ReplayTransport",
-    "first_difference",
-    "load_recording",
-    "model_from_transcript",
-    "recording_from_records",
-    "replay_model",
-    "replay_runner",
-]
+#: name -> the submodule that defines it. Imported on first use, so that ``crazycall.replay.compare`` alone
+#: (which the offline router's --replay uses) does not load the adapters through ``stand_in``.
+_HOMES = {
+    "Difference": "crazycall.replay.compare",
+    "first_difference": "crazycall.replay.compare",
+    "ReplayTransport": "crazycall.replay.stand_in",
+    "model_from_transcript": "crazycall.replay.stand_in",
+    "replay_model": "crazycall.replay.stand_in",
+    "replay_runner": "crazycall.replay.tools",
+    "Exchange": "crazycall.transcript.recording",
+    "Recording": "crazycall.transcript.recording",
+    "load_recording": "crazycall.transcript.recording",
+    "recording_from_records": "crazycall.transcript.recording",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

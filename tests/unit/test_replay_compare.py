@@ -122,7 +122,7 @@ def test_a_request_record_cut_whole_still_opens_its_exchange() -> None:
 def test_replaying_a_request_cut_whole_is_a_usage_error_naming_the_limit() -> None:
     from crazycall.protocols import get_adapter
     from crazycall.protocols.base import HttpRequest
-    from crazycall.replay import ReplayTransport
+    from crazycall.replay.stand_in import ReplayTransport
 
     records = _records({"type": "request", "turn": 1, "cut": "..."}, {"type": "response", "status": 200, "body": "{}"})
     transport = ReplayTransport(recording_from_records(records, "r.jsonl"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -118,3 +120,13 @@ def test_the_router_never_imports_the_adapters() -> None:
     assert {name for name in imported if name.startswith("crazycall.")} <= {
         f"crazycall.offline.{m.stem}" for m in package.glob("*.py")
     } | {"crazycall.offline", "crazycall.replay.compare", "crazycall.transcript.recording"}  # --replay's matching
+
+
+def test_the_router_process_loads_no_adapter_even_to_replay() -> None:
+    """The import check above reads import lines; this one runs them (package __init__ files included)."""
+    code = (
+        "import sys, crazycall.offline.server, crazycall.offline.replaying, crazycall.commands.offline; "
+        "print(sorted(m for m in sys.modules if m.startswith('crazycall.protocols')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
