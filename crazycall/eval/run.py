@@ -97,7 +97,7 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
     ]
     done = [scheduler.row_key(r["case"], r["model"], r["repeat"]) for r in _previous(opts)]
     jobs = scheduler.plan_jobs(cases, models, opts.repeat, shard, done)
-    budget = _budget(scheduler, settings, models)
+    budget = _budget(settings, models)
     tool_files = (file.tools,) if file.tools is not None else ()
     writer = scheduler.RowWriter(opts.out)
     rows: list[dict[str, Any]] = []
@@ -141,7 +141,7 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
     return finish(all_rows, opts, out, budget.as_json() if budget is not None else None)
 
 
-def _budget(scheduler: Any, settings: Any, models: Sequence[tuple[str, str]]) -> Any:
+def _budget(settings: Any, models: Sequence[tuple[str, str]]) -> Any:
     """``--max-cost`` (or config ``max_cost``) over the whole evaluation; every model needs a price."""
     from crazycall.cost import price_for
 
@@ -152,7 +152,9 @@ def _budget(scheduler: Any, settings: Any, models: Sequence[tuple[str, str]]) ->
             raise UsageError(
                 f"--max-cost needs a price for model {model!r} (add it under prices: in {settings.config_path})"
             )
-    return scheduler.Budget(float(settings.max_cost))
+    from crazycall.eval.budget import Budget
+
+    return Budget(float(settings.max_cost))
 
 
 @contextlib.contextmanager

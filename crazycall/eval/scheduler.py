@@ -6,6 +6,8 @@ row driven by the same engine as ``ask`` (``HttpModel`` over a ``Transport`` on 
 ``loop.run`` tool loop, a ``ToolRunner`` whose registry has the case's mocks in place of the real tools, a
 transcript of its own). Rows run on a thread pool and are handed to ``on_row`` as each finishes. A failed
 conversation (provider down, loop limit) is a row with an ``error`` object, never a crash of the run.
+``--record DIR`` / ``--replay DIR`` put each row's transcript at ``recording_path`` and answer the row from
+it (crazycall.replay); ``--max-cost`` (budget.py) keeps rows from starting once the evaluation is spent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from crazycall.replay.tools import RecordedTools
 from crazycall.tools.runner import ToolRunner
 
 if TYPE_CHECKING:
+    from crazycall.eval.budget import Budget
     from crazycall.events import RunResult
     from crazycall.loop import LoopState
     from crazycall.model import Model
@@ -196,31 +199,6 @@ class Context:
     """``prices:`` of the config file: a row whose model has a price reports ``cost_usd``."""
     budget: Budget | None = None
     """``--max-cost``: shared by every row; no conversation starts once it is spent."""
-
-
-class Budget:
-    """``eval --max-cost USD``: the summed cost of finished conversations, and the rows it kept from starting."""
-
-    def __init__(self, max_cost: float) -> None:
-        self.max_cost = max_cost
-        self.spent = 0.0
-        self.skipped = 0
-        self._lock = threading.Lock()
-
-    def admit(self) -> bool:
-        """Whether a new conversation may start (counted as skipped when not)."""
-        with self._lock:
-            if self.spent >= self.max_cost:
-                self.skipped += 1
-                return False
-            return True
-
-    def add(self, cost: float) -> None:
-        with self._lock:
-            self.spent += cost
-
-    def as_json(self) -> dict[str, Any]:
-        return {"max_cost": self.max_cost, "spent_usd": round(self.spent, 8), "not_started": self.skipped}
 
 
 def recording_path(directory: Path, job: Job) -> Path:

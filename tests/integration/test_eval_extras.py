@@ -207,15 +207,23 @@ def test_max_cost_stops_starting_conversations_and_says_so(tmp_path: Path) -> No
     full = crazycall(tmp_path, *args, env=env)
     assert full.returncode == 0, full.stderr
     assert all(r["cost_usd"] > 0 for r in rows(out).values())
+    priced = json.loads(full.stdout)
+    assert priced["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows(out).values()))
+    assert priced["models"]["gpt-5.4:chat"]["cost_usd"] == pytest.approx(priced["cost_usd"])
+    assert "budget" not in priced
     done = crazycall(tmp_path, *args, "--max-cost", "0.0000001", env=env)
     assert done.returncode == 7, done.stderr
     report = json.loads(done.stdout)
     assert report["total"] == 1 and len(rows(out)) == 1
     assert report["budget"]["not_started"] == 4 and report["budget"]["spent_usd"] > 0
     assert report["error"]["type"] == "budget_exceeded"
+    assert report["budget"]["spent_usd"] == pytest.approx(report["cost_usd"])
     assert done.stderr.splitlines()[-1].startswith("crazycall: error: --max-cost 1e-07 reached")
     resumed = crazycall(tmp_path, *args[:-2], "--out", str(out), "--resume", env=env)
     assert resumed.returncode == 0 and len(rows(out)) == 5
+    text = crazycall(tmp_path, "eval", "cases.yaml", "--offline", "--no-transcript", "--max-cost", "1e-7", env=env)
+    assert text.returncode == 7
+    assert "of --max-cost 1e-07 spent; 4 conversations not started" in text.stdout
 
 
 def test_max_cost_without_a_price_is_a_usage_error(tmp_path: Path) -> None:
