@@ -221,7 +221,8 @@ def test_max_cost_stops_starting_conversations_and_says_so(tmp_path: Path) -> No
     assert done.stderr.splitlines()[-1].startswith("crazycall: error: --max-cost 1e-07 reached")
     resumed = crazycall(tmp_path, *args[:-2], "--out", str(out), "--resume", env=env)
     assert resumed.returncode == 0 and len(rows(out)) == 5
-    text = crazycall(tmp_path, "eval", "cases.yaml", "--offline", "--no-transcript", "--max-cost", "1e-7", env=env)
+    one = ["--concurrency", "1", "--max-cost", "1e-7"]
+    text = crazycall(tmp_path, "eval", "cases.yaml", "--offline", "--no-transcript", *one, env=env)
     assert text.returncode == 7
     assert "of --max-cost 1e-07 spent; 4 conversations not started" in text.stdout
 
