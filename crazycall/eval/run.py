@@ -63,6 +63,11 @@ def _check(opts: EvalOptions) -> None:
         raise UsageError("--record and --replay cannot be combined (record once, then replay)")
     if opts.replay is not None and not opts.replay.is_dir():
         raise UsageError(f"--replay {opts.replay}: no such directory (make one with eval --record DIR)")
+    if opts.record is not None:
+        try:  # once here, not once per row: an unwritable DIR is the run's one usage error
+            opts.record.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--record {opts.record}: cannot create the directory: {exc.strerror or exc}") from None
     if opts.replay_tools and opts.replay is None:
         raise UsageError("--replay-tools needs --replay DIR (the recordings holding the tool results)")
 

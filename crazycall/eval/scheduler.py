@@ -12,6 +12,7 @@ it (crazycall.replay); ``--max-cost`` (budget.py) keeps rows from starting once 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -295,7 +296,8 @@ def _converse(
         }
         explicit = recording_path(ctx.record_dir, job) if ctx.record_dir is not None else None
         if explicit is not None:
-            explicit.unlink(missing_ok=True)  # a new recording replaces the old one (transcripts append)
+            with contextlib.suppress(OSError):  # a new recording replaces the old one (transcripts append)
+                explicit.unlink(missing_ok=True)
         path = transcript.location(explicit, transcript.run_id)
         transcript.start(path, transcript.run_id, header, explicit=explicit is not None)
     runner = _SerialRunner(registry, default_timeout=ctx.tool_timeout or 30.0)

@@ -233,3 +233,16 @@ def test_max_cost_without_a_price_is_a_usage_error(tmp_path: Path) -> None:
     done = crazycall(tmp_path, "eval", "cases.yaml", "--offline", "--max-cost", "1", env=env)
     assert done.returncode == 2
     assert done.stderr.startswith("crazycall: error: --max-cost needs a price for model 'gpt-5.4'")
+
+
+def test_record_into_a_path_that_is_a_file_is_one_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "cases.yaml").write_text(CHANGING.replace("TEMP", "21"))
+    (tmp_path / "taken").write_text("a file")
+    done = crazycall(tmp_path, "eval", "cases.yaml", "--offline", "--record", "taken/sub")
+    assert done.returncode == 2
+    assert done.stderr.startswith("crazycall: error: --record taken/sub: cannot create the directory")
+    assert len(done.stderr.strip().splitlines()) == 1
+    both = crazycall(tmp_path, "eval", "cases.yaml", "--record", "a", "--replay", str(tmp_path))
+    assert both.returncode == 2 and "--record and --replay cannot be combined" in both.stderr
+    tools = crazycall(tmp_path, "eval", "cases.yaml", "--offline", "--replay-tools")
+    assert tools.returncode == 2 and "--replay-tools needs --replay DIR" in tools.stderr
