@@ -48,6 +48,18 @@ def register(app: typer.Typer) -> None:
         min_pass_rate: float | None = typer.Option(
             None, "--min-pass-rate", metavar="R", help="Exit 0 when at least this share passed (0..1; default 1)."
         ),
+        record: Path | None = typer.Option(
+            None, "--record", metavar="DIR", help="Write one recording per case, model and repeat into DIR."
+        ),
+        replay: Path | None = typer.Option(
+            None, "--replay", metavar="DIR", help="Answer every row from its recording in DIR (no router, no key)."
+        ),
+        replay_tools: bool = typer.Option(
+            False, "--replay-tools", help="With --replay: tool results from the recordings too (tools do not run)."
+        ),
+        max_cost: float | None = typer.Option(
+            None, "--max-cost", metavar="USD", help="No new conversation once the evaluation cost this (needs prices:)."
+        ),
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Tracebacks for errors."),
     ) -> None:
         """Evaluate tool calling: each case x model x repeat is a real conversation, checked against `expect`."""
@@ -84,6 +96,10 @@ def register(app: typer.Typer) -> None:
             markdown=markdown,
             min_pass_rate=min_pass_rate,
             save_transcripts=not no_transcript,
+            record=record,
+            replay=replay,
+            replay_tools=replay_tools,
+            max_cost=max_cost,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the report may reach the real stdout.
         with protect_stdout() as stdout:

@@ -132,6 +132,8 @@ def check(expect: Expect, made: Sequence[Made], text: str, turns: int) -> list[V
         verdicts.append(Verdict("text.regex", found, "" if found else f"answer does not match /{expect.regex}/"))
     if expect.schema is not None:
         verdicts.append(_text_schema(expect.schema, text))
+    if expect.output_schema is not None:
+        verdicts.append(_output_schema(expect.output_schema, text))
     if expect.max_turns is not None:
         ok = turns <= expect.max_turns
         verdicts.append(Verdict("max_turns", ok, "" if ok else f"{turns} turns, at most {expect.max_turns} expected"))
@@ -145,3 +147,11 @@ def _text_schema(schema: Mapping[str, Any], text: str) -> Verdict:
         return Verdict("text.schema", False, f"answer is not JSON: {_show(text)}")
     problem = _schema_error(value, schema)
     return Verdict("text.schema", problem is None, f"answer fails the schema: {problem}" if problem else "")
+
+
+def _output_schema(schema: Mapping[str, Any], text: str) -> Verdict:
+    """``output.schema``: judged by the ``--schema`` machinery, every violation with its JSON path."""
+    from crazycall.schema import validate
+
+    checked = validate(schema, text)
+    return Verdict("output.schema", checked.ok, "; ".join(checked.violations[:3]))

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crazycall.errors import ConfigError
+from crazycall.errors import ConfigError, UsageError
 
 TOP_KEYS = ("models", "tools", "defaults", "cases")
 CASE_KEYS = ("id", "prompt", "system", "expect", "mock", "max_turns", "repeat")
 DEFAULT_KEYS = ("max_turns", "repeat")
-EXPECT_KEYS = ("calls", "no_calls", "text", "max_turns")
+EXPECT_KEYS = ("calls", "no_calls", "text", "max_turns", "output")
+OUTPUT_KEYS = ("schema",)
 CALL_KEYS = ("name", "arguments")
 TEXT_KEYS = ("contains", "regex", "schema")
 MATCHER_KEYS = ("regex", "schema", "any")
@@ -47,6 +48,8 @@ class Expect:
     regex: str | None = None
     schema: Mapping[str, Any] | None = None
     max_turns: int | None = None
+    output_schema: Mapping[str, Any] | None = None
+    """``output: {schema: ...}``: the run asks for a JSON answer as ``--schema`` does, and it must validate."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,24 @@ def _expect(r: _Reader, value: Any, path: Path_) -> Expect:
         if "schema" in text:
             schema = r.schema(text["schema"], (*path, "text", "schema"))
     turns = r.count(entry["max_turns"], (*path, "max_turns"), 1000) if "max_turns" in entry else None
-    return Expect(calls, any_order, no_calls, contains, regex, schema, turns)
+    output = None
+    if "output" in entry:
+        out = r.mapping(entry["output"], (*path, "output"), OUTPUT_KEYS)
+        if "schema" not in out:
+            raise r.fail((*path, "output"), "output needs 'schema' (the JSON Schema the final answer must match)")
+        output = _output_schema(r, out["schema"], (*path, "output", "schema"))
+    return Expect(calls, any_order, no_calls, contains, regex, schema, turns, output)
+
+
+def _output_schema(r: _Reader, value: Any, path: Path_) -> Mapping[str, Any]:
+    """Checked as ``--schema`` checks its schema (local ``$ref`` only): it is sent to the model as well."""
+    from crazycall import schema
+
+    checked = r.schema(value, path)
+    try:
+        return schema.check(dict(checked), "schema")
+    except UsageError as err:
+        raise r.fail(path, str(err).removeprefix("schema").lstrip(": ")) from None
 
 
 def _case(r: _Reader, value: Any, path: Path_, defaults: Mapping[str, int]) -> EvalCase:

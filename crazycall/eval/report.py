@@ -49,7 +49,14 @@ def _model_summary(rows: Sequence[Row]) -> dict[str, Any]:
         "input_tokens": sum(int((r.get("usage") or {}).get("input_tokens") or 0) for r in rows),
         "output_tokens": sum(int((r.get("usage") or {}).get("output_tokens") or 0) for r in rows),
         "errors": sum(r.get("error") is not None for r in rows),
+        **_cost(rows),
     }
+
+
+def _cost(rows: Sequence[Row]) -> dict[str, float]:
+    """``cost_usd`` summed over the rows that have one (``prices:``); absent when none has: never a guess."""
+    costs = [float(r["cost_usd"]) for r in rows if isinstance(r.get("cost_usd"), int | float)]
+    return {"cost_usd": round(sum(costs), 8)} if costs else {}
 
 
 def build(rows: Sequence[Row]) -> dict[str, Any]:
@@ -65,6 +72,7 @@ def build(rows: Sequence[Row]) -> dict[str, Any]:
     failed.sort(key=lambda r: (r.get("error") is None, str(r["case"]), str(r["model"]), int(r["repeat"])))
     passed = len(rows) - len(failed)
     return {
+        **_cost(rows),
         "total": len(rows),
         "passed": passed,
         "pass_rate": round(passed / len(rows), 4) if rows else 0.0,
@@ -146,7 +154,8 @@ def write_text(report: Mapping[str, Any], out: TextIO, width: int = 80) -> None:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     rate = report["pass_rate"] * 100
-    return f"eval: {report['passed']} of {report['total']} conversations passed ({rate:.0f}%)"
+    cost = f", ${report['cost_usd']:.6f}" if "cost_usd" in report else ""
+    return f"eval: {report['passed']} of {report['total']} conversations passed ({rate:.0f}%{cost})"
 
 
 def markdown(report: Mapping[str, Any]) -> str:

@@ -8,14 +8,15 @@ It parses no flags (commands/eval.py) and runs no conversation itself (scheduler
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from crazycall.errors import EvalFailed, UsageError
+from crazycall.errors import BudgetExceeded, CrazycallError, EvalFailed, UsageError
 
 MAX_CONCURRENCY = 1024
 """Threads (and connections) one process may use; beyond that, shard."""
@@ -43,6 +44,10 @@ class EvalOptions:
     markdown: Path | None = None
     min_pass_rate: float | None = None
     save_transcripts: bool = True
+    record: Path | None = None
+    replay: Path | None = None
+    replay_tools: bool = False
+    max_cost: float | None = None
 
 
 def _check(opts: EvalOptions) -> None:
@@ -54,6 +59,17 @@ def _check(opts: EvalOptions) -> None:
         raise UsageError(f"--min-pass-rate must be from 0 to 1, got {opts.min_pass_rate:g}")
     if opts.resume and opts.out is None:
         raise UsageError("--resume needs --out FILE (the results to resume)")
+    if opts.record is not None and opts.replay is not None:
+        raise UsageError("--record and --replay cannot be combined (record once, then replay)")
+    if opts.replay is not None and not opts.replay.is_dir():
+        raise UsageError(f"--replay {opts.replay}: no such directory (make one with eval --record DIR)")
+    if opts.record is not None:
+        try:  # once here, not once per row: an unwritable DIR is the run's one usage error
+            opts.record.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--record {opts.record}: cannot create the directory: {exc.strerror or exc}") from None
+    if opts.replay_tools and opts.replay is None:
+        raise UsageError("--replay-tools needs --replay DIR (the recordings holding the tool results)")
 
 
 def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
@@ -72,6 +88,7 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
         timeout=opts.timeout,
         max_retries=opts.max_retries,
         tool_timeout=opts.tool_timeout,
+        max_cost=opts.max_cost,
     )
     file = read_cases(opts.cases)
     cases = _select(file.cases, opts.case_ids)
@@ -85,13 +102,14 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
     ]
     done = [scheduler.row_key(r["case"], r["model"], r["repeat"]) for r in _previous(opts)]
     jobs = scheduler.plan_jobs(cases, models, opts.repeat, shard, done)
+    budget = _budget(settings, models)
     tool_files = (file.tools,) if file.tools is not None else ()
     writer = scheduler.RowWriter(opts.out)
     rows: list[dict[str, Any]] = []
     try:
         with (
             open_registry(tool_files, ()) as registry,
-            router_endpoint(opts.offline, settings) as (base_url, api_key),
+            _endpoint(opts, settings, router_endpoint) as (base_url, api_key),
         ):
             from crazycall.ask import _transport_options
             from crazycall.redact import redact
@@ -106,6 +124,11 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
                 result_limit=settings.result_limit,
                 save_transcripts=opts.save_transcripts,
                 base_label="offline" if opts.offline else redact(base_url),
+                record_dir=opts.record,
+                replay_dir=opts.replay,
+                replay_tools=opts.replay_tools,
+                prices=settings.prices,
+                budget=budget,
             )
             progress = _progress(len(jobs), err)
 
@@ -120,7 +143,33 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
     finally:
         writer.close()
     all_rows = scheduler.read_rows([opts.out]) if opts.out is not None else rows
-    return finish(all_rows, opts, out)
+    return finish(all_rows, opts, out, budget.as_json() if budget is not None else None)
+
+
+def _budget(settings: Any, models: Sequence[tuple[str, str]]) -> Any:
+    """``--max-cost`` (or config ``max_cost``) over the whole evaluation; every model needs a price."""
+    from crazycall.cost import price_for
+
+    if settings.max_cost is None:
+        return None
+    for model, _protocol in models:
+        if price_for(model, settings.prices) is None:
+            raise UsageError(
+                f"--max-cost needs a price for model {model!r} (add it under prices: in {settings.config_path})"
+            )
+    from crazycall.eval.budget import Budget
+
+    return Budget(float(settings.max_cost))
+
+
+@contextlib.contextmanager
+def _endpoint(opts: EvalOptions, settings: Any, router_endpoint: Any) -> Iterator[tuple[str, str]]:
+    """The router, or with ``--replay`` none at all: every answer comes from the recordings (no key needed)."""
+    if opts.replay is not None:
+        yield "http://replay.invalid", ""
+        return
+    with router_endpoint(opts.offline, settings) as endpoint:
+        yield endpoint
 
 
 def _model(scheduler: Any, spec: str, routes: Mapping[str, str], where: str) -> tuple[str, str]:
@@ -203,21 +252,31 @@ class _Progress:
         return None
 
 
-def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[str, Any]:
-    """Print and write the report; raise EvalFailed when the pass rate is too low."""
+def finish(
+    rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO, budget: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Print and write the report; raise EvalFailed when the pass rate is too low, BudgetExceeded (exit 7)
+    when ``--max-cost`` kept conversations from starting."""
     from crazycall.eval import report as rpt
     from crazycall.render.summary import error_dict
 
     data = rpt.build(rows)
+    if budget is not None:
+        data["budget"] = dict(budget)
     # The files first: a file that cannot be written is then the run's one error (one JSON object with --json).
     if opts.markdown is not None:
         rpt.write_file("--markdown", opts.markdown, rpt.markdown(data))
     if opts.junit is not None:
         rpt.write_file("--junit", opts.junit, rpt.junit(rows, data, {"rows": str(len(rows))}))
     threshold = 1.0 if opts.min_pass_rate is None else opts.min_pass_rate
-    error = None
+    error: CrazycallError | None = None
     if data["total"] and data["pass_rate"] < threshold:
         error = EvalFailed(f"{rpt.summary_line(data)}; below the pass rate {threshold:g}")
+    if budget is not None and budget["not_started"]:
+        error = BudgetExceeded(
+            f"--max-cost {budget['max_cost']:g} reached: ${budget['spent_usd']:.6f} spent; "
+            f"{budget['not_started']} conversations not started (run again with --out FILE --resume to finish)"
+        )
     if opts.json_output:
         rpt.write_json({**data, "error": error_dict(error) if error else None}, out)
     elif _isatty(out):
@@ -226,6 +285,9 @@ def finish(rows: Sequence[Mapping[str, Any]], opts: Any, out: TextIO) -> dict[st
         write_table(data, out, color="NO_COLOR" not in os.environ)
     else:
         rpt.write_text(data, out)
+    if budget is not None and not opts.json_output:
+        out.write(f"budget: ${budget['spent_usd']:.6f} of --max-cost {budget['max_cost']:g} spent; ")
+        out.write(f"{budget['not_started']} conversations not started\n")
     out.flush()
     if error is not None:
         error.reported = opts.json_output

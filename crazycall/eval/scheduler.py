@@ -6,10 +6,13 @@ row driven by the same engine as ``ask`` (``HttpModel`` over a ``Transport`` on 
 ``loop.run`` tool loop, a ``ToolRunner`` whose registry has the case's mocks in place of the real tools, a
 transcript of its own). Rows run on crazycall.scheduler (smoke's too) and reach ``on_row`` as each finishes. A failed
 conversation (provider down, loop limit) is a row with an ``error`` object, never a crash of the run.
+``--record DIR`` / ``--replay DIR`` put each row's transcript at ``recording_path`` and answer the row from
+it (crazycall.replay); ``--max-cost`` (budget.py) keeps rows from starting once the evaluation is spent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -23,9 +26,11 @@ from crazycall.errors import CrazycallError, UsageError
 from crazycall.eval.assertions import Made, check
 from crazycall.eval.cases import EvalCase
 from crazycall.events import Emit, RunFailed, RunFinished
+from crazycall.replay.tools import RecordedTools
 from crazycall.tools.runner import ToolRunner
 
 if TYPE_CHECKING:
+    from crazycall.eval.budget import Budget
     from crazycall.events import RunResult
     from crazycall.loop import LoopState
     from crazycall.model import Model
@@ -184,6 +189,26 @@ class Context:
     """How the router is named in transcripts (``offline`` or the redacted base URL)."""
     wrap_model: Callable[[Model, Job], Model] | None = None
     """A hook around each row's model (the HttpModel): ``--record`` may wrap it, ``--replay`` replace it."""
+    record_dir: Path | None = None
+    """``--record DIR``: each row's transcript is written to ``recording_path(DIR, job)`` (a cassette)."""
+    replay_dir: Path | None = None
+    """``--replay DIR``: each row's model answers from ``recording_path(DIR, job)``; no network at all."""
+    replay_tools: bool = False
+    """``--replay-tools``: with ``--replay``, tool results come from the recording too (tools do not run)."""
+    prices: Mapping[str, Any] | None = None
+    """``prices:`` of the config file: a row whose model has a price reports ``cost_usd``."""
+    budget: Budget | None = None
+    """``--max-cost``: shared by every row; no conversation starts once it is spent."""
+
+
+def recording_path(directory: Path, job: Job) -> Path:
+    """Where ``--record`` puts the row's recording and ``--replay`` looks for it: a readable, filesystem-safe
+    name plus a hash of the row key (two case ids that sanitize alike still get two files)."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{job.case.id}__{job.label}__{job.repeat}")[:120]
+    digest = hashlib.sha256(job.key.encode()).hexdigest()[:10]
+    return directory / f"{safe}-{digest}.jsonl"
 
 
 def mocked_registry(registry: ToolRegistry, mock: Mapping[str, Any]) -> tuple[ToolRegistry, frozenset[str]]:
@@ -256,7 +281,7 @@ def _converse(
     from crazycall.protocols import get_adapter
     from crazycall.transport import Transport
 
-    if ctx.save_transcripts:
+    if ctx.save_transcripts or ctx.record_dir is not None:
         from crazycall.transcript import conversation_to_json
 
         header = {
@@ -268,11 +293,27 @@ def _converse(
             "eval": {"case": job.case.id, "repeat": job.repeat},
             "conversation": conversation_to_json(state.conversation),
         }
-        transcript.start(transcript.location(None, transcript.run_id), transcript.run_id, header, explicit=False)
+        explicit = recording_path(ctx.record_dir, job) if ctx.record_dir is not None else None
+        if explicit is not None:
+            with contextlib.suppress(OSError):  # a new recording replaces the old one (transcripts append)
+                explicit.unlink(missing_ok=True)
+        path = transcript.location(explicit, transcript.run_id)
+        transcript.start(path, transcript.run_id, header, explicit=explicit is not None)
     runner = _SerialRunner(registry, default_timeout=ctx.tool_timeout or 30.0)
     if ctx.result_limit:
         runner.result_limit = ctx.result_limit
-    options = LoopOptions(TurnOptions(), max_turns=job.case.max_turns)
+    options = LoopOptions(
+        TurnOptions(response_schema=job.case.expect.output_schema), max_turns=job.case.max_turns, price=_price(job, ctx)
+    )
+    if ctx.replay_dir is not None:
+        from crazycall.replay import load_recording, replay_model, replay_runner
+
+        recording = load_recording(recording_path(ctx.replay_dir, job))
+        tools = replay_runner(runner, recording, _SerialRecorded) if ctx.replay_tools else runner
+        replayed: RunResult = run(
+            state, replay_model(recording, transcript.observe), tools, options, emit, transcript.message
+        )
+        return replayed
     with Transport(ctx.base_url, ctx.api_key, ctx.transport, observer=transcript.observe) as transport:
         model: Model = HttpModel(get_adapter(job.protocol), transport, job.model, stream=ctx.stream)
         if ctx.wrap_model is not None:
@@ -281,12 +322,22 @@ def _converse(
         return result
 
 
+def _price(job: Job, ctx: Context) -> Any:
+    from crazycall.cost import price_for
+
+    return price_for(job.model, ctx.prices) if ctx.prices else None
+
+
 class _SerialRunner(ToolRunner):
     """A ToolRunner whose tool phases take turns with other conversations' (see ``_TOOL_PHASE``)."""
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         with _TOOL_PHASE:
             return super().run(*args, **kwargs)
+
+
+class _SerialRecorded(_SerialRunner, RecordedTools):
+    """``--replay-tools``' runner, taking turns like ``_SerialRunner``."""
 
 
 def _row(
@@ -334,6 +385,8 @@ def _row(
         "transcript": str(transcript.path) if transcript.path is not None else None,
         "error": error,
     }
+    if result is not None and "cost_usd" in result.extra:
+        row["cost_usd"] = result.extra["cost_usd"]
     return dict(redact_data(row))
 
 
@@ -349,6 +402,27 @@ def run_jobs(jobs: Sequence[Job], ctx: Context, concurrency: int, on_row: Callab
     time on ``ctx.base_url``'s shared client; ``on_row`` (called under a lock) sees each row as it ends."""
     from crazycall.scheduler import run_all
 
-    return run_all(
-        jobs, lambda job: run_job(job, ctx), concurrency, base_url=ctx.base_url, on_result=on_row, name="crazycall-eval"
+    def on_result(row: Row | None) -> None:
+        if row is not None:  # None: not started, --max-cost was spent
+            on_row(row)
+
+    results = run_all(
+        jobs,
+        lambda job: _budgeted(job, ctx),
+        concurrency,
+        base_url=ctx.base_url,
+        on_result=on_result,
+        name="crazycall-eval",
     )
+    return [row for row in results if row is not None]
+
+
+def _budgeted(job: Job, ctx: Context) -> Row | None:
+    """``run_job`` unless ``--max-cost`` is spent (then None: the row is not started, ``--resume`` may run it)."""
+    if ctx.budget is None:
+        return run_job(job, ctx)
+    if not ctx.budget.admit():
+        return None
+    row = run_job(job, ctx)
+    ctx.budget.add(float(row.get("cost_usd") or 0.0))
+    return row

@@ -43,9 +43,10 @@ class RecordedTools(ToolRunner):
         return CallOutcome(call, result, took, output=output if isinstance(output, str) else "")
 
 
-def replay_runner(runner: ToolRunner, recording: Recording) -> ToolRunner:
-    """``runner``'s registry, limits and approval, with tool results from ``recording``."""
-    replayed = RecordedTools(
+def replay_runner(runner: ToolRunner, recording: Recording, kind: type[RecordedTools] = RecordedTools) -> ToolRunner:
+    """``runner``'s registry, limits and approval, with tool results from ``recording`` (``kind``: a subclass,
+    e.g. eval's, whose tool phases take turns with other conversations')."""
+    replayed = kind(
         runner.registry,
         default_timeout=runner.default_timeout,
         result_limit=runner.result_limit,
