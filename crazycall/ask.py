@@ -79,6 +79,8 @@ class AskOptions:
     schema: str | None = None
     """--schema: a JSON Schema inline or a JSON/YAML file the final answer must follow."""
     schema_retries: int | None = None
+    strict: bool = False
+    """--strict: the --schema rewritten to OpenAI's strict-mode rules, sent with strict: true (chat/responses)."""
 
 
 @contextmanager
@@ -251,7 +253,12 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
         )
         raise UsageError(message)
     response_schema = _load_schema(opts.schema) if opts.schema is not None else None
-    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature, response_schema)
+    strict = _strict(opts, protocol)
+    if strict and response_schema is not None:
+        from crazycall.schema_strict import strict_schema
+
+        response_schema = strict_schema(response_schema)  # validated as sent: null stands for "absent"
+    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature, response_schema, strict)
     return Plan(
         model=model,
         protocol=protocol,
@@ -290,6 +297,13 @@ def _load_schema(spec: str) -> dict[str, Any]:
     from crazycall import schema
 
     return schema.load(spec)
+
+
+def _strict(opts: AskOptions, protocol: str) -> bool:
+    """--strict applies to OpenAI's two protocols; elsewhere the schema goes as given (no strict mode there)."""
+    if opts.strict and opts.schema is None:
+        raise UsageError("--strict needs --schema SCHEMA")
+    return opts.strict and protocol in ("chat", "responses")
 
 
 def _schema_retries(opts: AskOptions) -> int:
