@@ -80,6 +80,8 @@ class AskOptions:
     """--schema: a JSON Schema inline or a JSON/YAML file the final answer must follow."""
     schema_retries: int | None = None
     strict: bool = False
+    schema_mode: str = "auto"
+    """--schema-mode: native, tool (a synthetic final_answer tool) or auto (native; the tool once refused)."""
     """--strict: the --schema rewritten to OpenAI's strict-mode rules, sent with strict: true (chat/responses)."""
 
 
@@ -275,6 +277,7 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
 def _loop_options(opts: AskOptions, settings: Settings, model: str, turn: TurnOptions) -> LoopOptions:
     from crazycall.cost import price_for
     from crazycall.loop import LoopOptions
+    from crazycall.schema_tool import check_mode
 
     price = price_for(model, settings.prices)
     if settings.max_cost is not None and price is None:
@@ -286,6 +289,7 @@ def _loop_options(opts: AskOptions, settings: Settings, model: str, turn: TurnOp
         turn,
         max_turns=settings.max_turns,
         schema_retries=_schema_retries(opts),
+        schema_mode=check_mode(opts.schema_mode),
         price=price,
         max_cost=settings.max_cost,
         max_tokens_total=settings.max_tokens_total,

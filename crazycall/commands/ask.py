@@ -95,6 +95,9 @@ def register(app: typer.Typer) -> None:
         schema_retries: int | None = typer.Option(
             None, "--schema-retries", min=0, help="Times an invalid answer is sent back (default 2)."
         ),
+        schema_mode: str = typer.Option(
+            "auto", "--schema-mode", help="native, tool (a final_answer tool) or auto (native; tool if refused)."
+        ),
         strict: bool = typer.Option(
             False, "--strict", help="With --schema on chat/responses: rewrite it to OpenAI strict mode, send strict."
         ),
@@ -141,6 +144,7 @@ def register(app: typer.Typer) -> None:
             schema=schema,
             schema_retries=schema_retries,
             strict=strict,
+            schema_mode=schema_mode,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
         with protect_stdout() as stdout:
