@@ -69,7 +69,10 @@ class SchemaFallback:
             return specs, opts
         if any(spec.name == FINAL_TOOL for spec in specs):
             raise UsageError(f"--schema-mode tool: a tool is already named {FINAL_TOOL!r}; rename it")
-        return [*specs, final_spec(self.schema)], replace(opts, response_schema=None, response_strict=False)
+        opts = replace(opts, response_schema=None, response_strict=False)
+        if opts.tool_choice == "none":  # no tool of the user's, but the answer still comes as the final tool
+            return [final_spec(self.schema)], replace(opts, tool_choice=FINAL_TOOL)
+        return [*specs, final_spec(self.schema)], opts
 
     def turn(
         self,

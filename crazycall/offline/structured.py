@@ -121,13 +121,16 @@ def _broken(value: Any, schema: Mapping[str, Any]) -> Any:
 FINAL_TOOL = "final_answer"
 
 
-def final_tool_call(turn: TurnInput) -> tuple[PlannedCall, ...]:
-    """The final answer as a call to an offered ``final_answer`` tool (broken on purpose with ``bad_output``)."""
-    if turn.choice == "none" or (turn.choice == "tool" and turn.forced != FINAL_TOOL):
-        return ()
+def final_tool_calls(turn: TurnInput, calls: tuple[PlannedCall, ...]) -> tuple[PlannedCall, ...]:
+    """``calls``, or, when the other tools are done (or the choice forces it), the final answer as a call to an
+    offered ``final_answer`` tool (broken on purpose with ``bad_output``)."""
+    if any(call.name != FINAL_TOOL for call in calls) or turn.choice == "none":
+        return calls
+    if turn.choice == "tool" and turn.forced != FINAL_TOOL:
+        return calls
     tool = next((t for t in turn.tools if t.name == FINAL_TOOL), None)
     if tool is None:
-        return ()
+        return calls
     value = build_value(tool.schema, turn.prompt)
     if turn.bad_output:
         value = _broken(value, tool.schema)
