@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from crazycall.conversation import (
+    STOP_END_TURN,
     STOP_MALFORMED_TOOL_CALL,
     STOP_PAUSE,
     Conversation,
@@ -107,9 +108,9 @@ class LoopState:
         if self.partial:
             text = self.partial.text()
         text = self.paused_text + text
-        if self.tool_answer is not None:
-            text = self.tool_answer
         stop = self.last.stop_reason if self.last else ""
+        if self.tool_answer is not None:  # the final_answer call ended the run: an answer, not a pending call
+            text, stop = self.tool_answer, STOP_END_TURN
         records = tuple(self.records or ())
         extra: dict[str, Any] = {"output": self.output} if self.schema_attempts else {}
         if self.price is not None:

@@ -97,6 +97,7 @@ def test_tool_mode_answers_through_the_final_tool(router: OfflineRouter, protoco
     assert code == 0, data
     assert data["output"]["city"] == "Paris" and isinstance(data["output"]["temperature"], (int, float))
     assert json.loads(data["text"]) == data["output"]
+    assert data["stop_reason"] == "end_turn"
     assert [c["name"] for c in data["tool_calls"]] == ["get_weather"]  # final_answer is never run as a tool
     sent = router.requests[start:]
     assert len(sent) == 2
