@@ -79,6 +79,10 @@ class AskOptions:
     schema: str | None = None
     """--schema: a JSON Schema inline or a JSON/YAML file the final answer must follow."""
     schema_retries: int | None = None
+    strict: bool = False
+    schema_mode: str = "auto"
+    """--schema-mode: native, tool (a synthetic final_answer tool) or auto (native; the tool once refused)."""
+    """--strict: the --schema rewritten to OpenAI's strict-mode rules, sent with strict: true (chat/responses)."""
 
 
 @contextmanager
@@ -251,7 +255,12 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
         )
         raise UsageError(message)
     response_schema = _load_schema(opts.schema) if opts.schema is not None else None
-    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature, response_schema)
+    strict = _strict(opts, protocol)
+    if strict and response_schema is not None:
+        from crazycall.schema_strict import strict_schema
+
+        response_schema = strict_schema(response_schema)  # validated as sent: null stands for "absent"
+    turn = TurnOptions(opts.tool_choice, opts.parallel, settings.max_tokens, opts.temperature, response_schema, strict)
     return Plan(
         model=model,
         protocol=protocol,
@@ -268,6 +277,7 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
 def _loop_options(opts: AskOptions, settings: Settings, model: str, turn: TurnOptions) -> LoopOptions:
     from crazycall.cost import price_for
     from crazycall.loop import LoopOptions
+    from crazycall.schema_tool import check_mode
 
     price = price_for(model, settings.prices)
     if settings.max_cost is not None and price is None:
@@ -279,6 +289,7 @@ def _loop_options(opts: AskOptions, settings: Settings, model: str, turn: TurnOp
         turn,
         max_turns=settings.max_turns,
         schema_retries=_schema_retries(opts),
+        schema_mode=check_mode(opts.schema_mode),
         price=price,
         max_cost=settings.max_cost,
         max_tokens_total=settings.max_tokens_total,
@@ -290,6 +301,13 @@ def _load_schema(spec: str) -> dict[str, Any]:
     from crazycall import schema
 
     return schema.load(spec)
+
+
+def _strict(opts: AskOptions, protocol: str) -> bool:
+    """--strict applies to OpenAI's two protocols; elsewhere the schema goes as given (no strict mode there)."""
+    if opts.strict and opts.schema is None:
+        raise UsageError("--strict needs --schema SCHEMA")
+    return opts.strict and protocol in ("chat", "responses")
 
 
 def _schema_retries(opts: AskOptions) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from crazycall.conversation import (
+    STOP_END_TURN,
     STOP_MALFORMED_TOOL_CALL,
     STOP_PAUSE,
     Conversation,
@@ -47,6 +48,7 @@ from crazycall.events import (
 )
 from crazycall.model import Model, TurnOptions, ask_turn
 from crazycall.redact import redact, redact_data
+from crazycall.schema_tool import ACCEPTED, SchemaFallback, results_message
 from crazycall.settings import DEFAULT_MAX_REPEATS, DEFAULT_MAX_TURNS, DEFAULT_SCHEMA_RETRIES
 from crazycall.textbuffer import TextBuffer
 from crazycall.tools.runner import CallOutcome, Progress, ToolRunner
@@ -63,6 +65,8 @@ class LoopOptions:
     """Stop when this many consecutive rounds ask for the very same calls (names and arguments)."""
     schema_retries: int = DEFAULT_SCHEMA_RETRIES
     """``--schema-retries``: how many times an answer invalid against ``turn.response_schema`` is sent back."""
+    schema_mode: str = "native"
+    """``--schema-mode``: native, tool (the ``final_answer`` tool, schema_tool.py) or auto (native, then tool)."""
     price: Price | None = None
     """The model's price (``prices:``): the result then has ``cost_usd``."""
     max_cost: float | None = None
@@ -93,6 +97,8 @@ class LoopState:
     """``--schema``: final answers judged so far (the first one and every retry)."""
     output: Any = None
     """``--schema``: the parsed value of the final answer once it validated."""
+    tool_answer: str | None = None
+    """``--schema-mode tool``: this turn's final answer, the arguments of its ``final_answer`` call as JSON."""
     price: Price | None = None
     """The model's price, when ``prices:`` has one: the result reports ``cost_usd``."""
 
@@ -103,6 +109,8 @@ class LoopState:
             text = self.partial.text()
         text = self.paused_text + text
         stop = self.last.stop_reason if self.last else ""
+        if self.tool_answer is not None:  # the final_answer call ended the run: an answer, not a pending call
+            text, stop = self.tool_answer, STOP_END_TURN
         records = tuple(self.records or ())
         extra: dict[str, Any] = {"output": self.output} if self.schema_attempts else {}
         if self.price is not None:
@@ -143,11 +151,13 @@ def run(
     state.price = options.price
     state.records = state.records if state.records is not None else []
     appended = on_message or (lambda message: None)
+    fallback = _fallback(options)
     while True:
         _check_budget(state, options)
         state.turns += 1
+        state.tool_answer = None
         emit(TurnStarted(state.turns))
-        response = _turn_with_retry(state, model, specs, opts, emit)
+        response = fallback.turn(lambda s, o: _turn_with_retry(state, model, s, o, emit), specs, opts)
         state.last = response
         state.usage = state.usage + response.usage
         if response.message.parts:  # an empty paused turn adds nothing; sent as is it would be rejected
@@ -160,6 +170,11 @@ def run(
             continue
         if not calls:
             if _answer_retried(state, opts.response_schema, options, appended):
+                continue
+            return state.result()
+        final = fallback.final_call(calls)
+        if final is not None:
+            if _tool_answer_retried(state, fallback, calls, final, options, appended):
                 continue
             return state.result()
         if state.turns >= options.max_turns:
@@ -208,6 +223,28 @@ def _check_budget(state: LoopState, options: LoopOptions) -> None:
             )
 
 
+def _fallback(options: LoopOptions) -> SchemaFallback:
+    return SchemaFallback(options.turn.response_schema, options.schema_mode)
+
+
+def _tool_answer_retried(
+    state: LoopState,
+    fallback: SchemaFallback,
+    calls: Sequence[ToolCall],
+    final: ToolCall,
+    options: LoopOptions,
+    appended: OnMessage,
+) -> bool:
+    """``--schema-mode tool``: the ``final_answer`` call is the final answer, judged like a text one; its tool
+    result is the correction (True: the loop asks again) or an acknowledgement (False: the run is done)."""
+    state.tool_answer = fallback.answer_text(final)
+    correction = _judge(state, fallback.schema, options) if fallback.schema is not None else None
+    message = results_message(calls, final, correction or ACCEPTED, correction is not None)
+    state.conversation = state.conversation.append(message)
+    appended(message)
+    return correction is not None
+
+
 def _answer_retried(
     state: LoopState, schema: Mapping[str, Any] | None, options: LoopOptions, appended: OnMessage
 ) -> bool:
@@ -215,13 +252,26 @@ def _answer_retried(
     asks again); False when it is valid (``state.output`` holds it); SchemaMismatch once retries are spent."""
     if schema is None:
         return False
+    correction = _judge(state, schema, options)
+    if correction is None:
+        return False
+    message = user_text(correction)
+    state.conversation = state.conversation.append(message)
+    state.paused_text = ""
+    appended(message)
+    return True
+
+
+def _judge(state: LoopState, schema: Mapping[str, Any], options: LoopOptions) -> str | None:
+    """The final answer judged: None when valid (``state.output`` holds it), else the correction to send;
+    SchemaMismatch once retries (or turns) are spent."""
     from crazycall import schema as contract
 
     state.schema_attempts += 1
     checked = contract.validate(schema, state.result().text)
     if checked.ok:
         state.output = checked.value
-        return False
+        return None
     retries, shown = options.schema_retries, "; ".join(checked.violations[:3])
     if state.schema_attempts > retries:
         raise SchemaMismatch(
@@ -230,11 +280,7 @@ def _answer_retried(
         )
     if state.turns >= options.max_turns:  # a retry is a model turn like any other
         raise SchemaMismatch(f"the final answer is not valid against --schema and --max-turns is reached: {shown}")
-    message = user_text(contract.correction(checked, state.schema_attempts, retries))
-    state.conversation = state.conversation.append(message)
-    state.paused_text = ""
-    appended(message)
-    return True
+    return contract.correction(checked, state.schema_attempts, retries)
 
 
 def _continue_paused(state: LoopState, response: ModelResponse, max_turns: int) -> None:

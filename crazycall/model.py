@@ -33,6 +33,8 @@ class TurnOptions:
     temperature: float | None = None
     response_schema: Mapping[str, Any] | None = None
     """``--schema``: the final answer's JSON Schema (sent on every turn: tools and the schema combine)."""
+    response_strict: bool = False
+    """``--strict``: the schema follows OpenAI's strict-mode rules; Chat Completions and Responses send strict."""
 
     def after_tool_results(self) -> TurnOptions:
         """The options of the turns after the first: a forced choice (required / a named tool) applies to the
@@ -110,6 +112,7 @@ class HttpModel:
             max_tokens=options.max_tokens,
             temperature=options.temperature,
             response_schema=options.response_schema,
+            response_strict=options.response_strict,
         )
 
     def events(

@@ -164,6 +164,22 @@ class ChatEngine:
         disabled = self.session.disabled
         self.runner.registry = self.all_tools.restrict(None, disabled) if disabled else self.all_tools
 
+    def set_schema(self, spec: str) -> str:
+        """``/schema``: show (no argument), set (checked like ``--schema``) or clear (``off``) the JSON Schema the
+        answers of the next exchanges must follow. Returns the line to show."""
+        import json
+
+        from crazycall import schema
+
+        turn = self.plan.loop.turn
+        if spec:
+            loaded = None if spec.lower() == "off" else schema.load(spec, flag="/schema")
+            turn = dataclasses.replace(turn, response_schema=loaded)
+            self.plan = dataclasses.replace(self.plan, loop=dataclasses.replace(self.plan.loop, turn=turn))
+        if turn.response_schema is None:
+            return "no schema: answers are free text"
+        return "schema: " + json.dumps(turn.response_schema, ensure_ascii=False)
+
     # ---- one exchange ----
 
     def exchange(self, text: str) -> CrazycallError | None:

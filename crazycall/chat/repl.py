@@ -87,6 +87,8 @@ class Repl:
         elif name == "system":
             session.set_system(arg)
             self.rewritten("system prompt " + ("set" if arg else "cleared"))
+        elif name == "schema":
+            self.say([engine.set_schema(arg)])
         elif name == "retry":
             prompt = session.retry_prompt()
             self.rewritten("resending the last message")

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "protocol": "NAME: speak this protocol (auto, chat, responses, messages or gemini)",
     "tools": "list the tools; /tools enable|disable NAME",
     "system": "TEXT: set the system prompt (no TEXT: clear it)",
+    "schema": "[SCHEMA|off]: the answers must follow this JSON Schema (inline or a file); off clears it",
     "retry": "resend the last user message",
     "undo": "drop the last exchange",
     "clear": "start a new conversation with the same settings",

@@ -95,6 +95,12 @@ def register(app: typer.Typer) -> None:
         schema_retries: int | None = typer.Option(
             None, "--schema-retries", min=0, help="Times an invalid answer is sent back (default 2)."
         ),
+        schema_mode: str = typer.Option(
+            "auto", "--schema-mode", help="native, tool (a final_answer tool) or auto (native; tool if refused)."
+        ),
+        strict: bool = typer.Option(
+            False, "--strict", help="With --schema on chat/responses: rewrite it to OpenAI strict mode, send strict."
+        ),
         max_cost: float | None = flags.MAX_COST,
         max_tokens_total: int | None = flags.MAX_TOKENS_TOTAL,
     ) -> None:
@@ -137,6 +143,8 @@ def register(app: typer.Typer) -> None:
             replay_tools=replay_tools,
             schema=schema,
             schema_retries=schema_retries,
+            strict=strict,
+            schema_mode=schema_mode,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
         with protect_stdout() as stdout:

@@ -321,6 +321,10 @@ def reasoning_text(turn: TurnInput, calls: Sequence[PlannedCall]) -> str:
 def plan_turn(turn: TurnInput, *, text_only: bool = False) -> Plan:
     """The reply to one request: text, calls, or (in a parallel turn) a short preface and the calls."""
     calls = () if text_only else _calls(turn)
+    if not text_only and turn.schema is None:
+        from crazycall.offline.structured import final_tool_calls
+
+        calls = final_tool_calls(turn, calls)
     text = answer_text(turn) if not calls else ""
     if not calls and turn.schema is not None:
         from crazycall.offline.structured import structured_text

@@ -10,6 +10,8 @@ Written from the providers' documentation, never from crazycall.protocols:
 - Gemini: ``generationConfig: {responseMimeType: application/json, responseJsonSchema | responseSchema}``,
   https://ai.google.dev/gemini-api/docs/structured-output
 Each reader returns the schema (or None) and raises the protocol's own 400 for a malformed one.
+The portable fallback (a client that offers a ``final_answer`` tool whose input schema is the answer's schema
+instead of a native field) is answered the same way: by calling that tool once the other tools are done.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crazycall.offline import openai_common as oa
-from crazycall.offline.replies import build_value
+from crazycall.offline.replies import PlannedCall, TurnInput, build_value
 from crazycall.offline.wire import WireError
 
 _FORMATS = ["text", "json_object", "json_schema"]
@@ -114,3 +116,22 @@ def _broken(value: Any, schema: Mapping[str, Any]) -> Any:
         current = value.get(key)
         return {**value, key: 12345 if isinstance(current, str) else "not what the schema asks"}
     return 12345 if isinstance(value, str) else "not what the schema asks"
+
+
+FINAL_TOOL = "final_answer"
+
+
+def final_tool_calls(turn: TurnInput, calls: tuple[PlannedCall, ...]) -> tuple[PlannedCall, ...]:
+    """``calls``, or, when the other tools are done (or the choice forces it), the final answer as a call to an
+    offered ``final_answer`` tool (broken on purpose with ``bad_output``)."""
+    if any(call.name != FINAL_TOOL for call in calls) or turn.choice == "none":
+        return calls
+    if turn.choice == "tool" and turn.forced != FINAL_TOOL:
+        return calls
+    tool = next((t for t in turn.tools if t.name == FINAL_TOOL), None)
+    if tool is None:
+        return calls
+    value = build_value(tool.schema, turn.prompt)
+    if turn.bad_output:
+        value = _broken(value, tool.schema)
+    return (PlannedCall(FINAL_TOOL, value if isinstance(value, dict) else {}),)

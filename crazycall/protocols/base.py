@@ -50,6 +50,8 @@ class RequestOptions:
     temperature: float | None = None
     response_schema: Mapping[str, Any] | None = None
     """``--schema``: the JSON Schema the final answer must follow, asked for with the protocol's own mechanism."""
+    response_strict: bool = False
+    """``--strict``: ``response_schema`` follows OpenAI's strict-mode rules; ask the router to enforce it."""
 
 
 @dataclass(frozen=True)

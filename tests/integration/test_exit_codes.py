@@ -113,9 +113,9 @@ def test_2_usage(tmp_path: Path, args: list[str], message: str | None) -> None:
 
 
 def test_2_usage_for_a_flag_that_does_not_exist(tmp_path: Path) -> None:
-    done = run_cli(tmp_path, "ask", "--offline", "--frobnicate", PROMPT)
+    done = run_cli(tmp_path, "ask", "--offline", "--zqxwv", PROMPT)
     assert done.returncode == EXIT_USAGE
-    assert one_error_line(done.stderr) == "no such option --frobnicate"
+    assert one_error_line(done.stderr) == "no such option --zqxwv"
 
 
 def test_2_usage_without_an_api_key(tmp_path: Path) -> None:

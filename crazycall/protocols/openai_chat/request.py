@@ -58,11 +58,11 @@ def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptio
     if schema is not None:
         # --schema: Structured Outputs, https://platform.openai.com/docs/guides/structured-outputs (Chat
         # Completions: response_format {type: json_schema, json_schema: {name, schema, strict}}); it combines
-        # with tools. Not strict: a user's schema is rarely a strict-mode schema (PROTOCOLS.md §1.1), and
-        # crazycall validates the answer itself.
+        # with tools. Not strict unless --strict rewrote the schema (schema_strict.py): a user's schema is
+        # rarely a strict-mode schema (PROTOCOLS.md §1.1), and crazycall validates the answer itself.
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": RESPONSE_SCHEMA_NAME, "schema": schema, "strict": False},
+            "json_schema": {"name": RESPONSE_SCHEMA_NAME, "schema": schema, "strict": opts.response_strict},
         }
     if opts.stream:
         # PROTOCOLS.md §1.4: without include_usage a stream carries no token counts

@@ -135,9 +135,14 @@ def build_body(conv: Conversation, tools: Sequence[ToolSpec], opts: RequestOptio
     if schema is not None:
         # --schema: https://platform.openai.com/docs/guides/structured-outputs (Responses API:
         # text.format {type: json_schema, name, schema, strict}, flat, unlike Chat's nested json_schema).
-        # Not strict, for the reason given in openai_chat/request.py.
+        # Strict only with --strict, for the reason given in openai_chat/request.py.
         body["text"] = {
-            "format": {"type": "json_schema", "name": RESPONSE_SCHEMA_NAME, "schema": schema, "strict": False}
+            "format": {
+                "type": "json_schema",
+                "name": RESPONSE_SCHEMA_NAME,
+                "schema": schema,
+                "strict": opts.response_strict,
+            }
         }
     # Stateless: the server keeps nothing, so reasoning must come back encrypted to be echoed (§2.3).
     body["store"] = False
