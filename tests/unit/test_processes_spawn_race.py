@@ -27,7 +27,7 @@ def test_kill_running_during_start_kills_the_new_process(monkeypatch: pytest.Mon
         killer.join(0.3)  # unfixed: returns at once having seen nothing; fixed: waits until the start is tracked
         return proc
 
-    monkeypatch.setattr(processes.subprocess, "Popen", popen_then_kill)
+    monkeypatch.setattr(subprocess, "Popen", popen_then_kill)
     sleep = shutil.which("sleep")
     assert sleep is not None
     finished = processes.run_process(sleep, ["sleep", "30"], None, tmp_path, {}, timeout=3.0, output_limit=1000)
