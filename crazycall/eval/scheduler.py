@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 
-_TOOL_PHASE = threading.Lock()
-"""ToolRunner swaps sys.stdout/sys.stderr for the duration of a tool phase: phases of concurrent
-conversations take turns so each restores what it replaced (model requests still overlap)."""
-
 
 @dataclass(frozen=True)
 class Job:
@@ -270,7 +266,7 @@ def _converse(
             "conversation": conversation_to_json(state.conversation),
         }
         transcript.start(transcript.location(None, transcript.run_id), transcript.run_id, header, explicit=False)
-    runner = _SerialRunner(registry, default_timeout=ctx.tool_timeout or 30.0)
+    runner = ToolRunner(registry, default_timeout=ctx.tool_timeout or 30.0)
     if ctx.result_limit:
         runner.result_limit = ctx.result_limit
     options = LoopOptions(TurnOptions(), max_turns=job.case.max_turns)
@@ -280,14 +276,6 @@ def _converse(
             model = ctx.wrap_model(model, job)
         result: RunResult = run(state, model, runner, options, emit, transcript.message)
         return result
-
-
-class _SerialRunner(ToolRunner):
-    """A ToolRunner whose tool phases take turns with other conversations' (see ``_TOOL_PHASE``)."""
-
-    def run(self, *args: Any, **kwargs: Any) -> Any:
-        with _TOOL_PHASE:
-            return super().run(*args, **kwargs)
 
 
 def _row(

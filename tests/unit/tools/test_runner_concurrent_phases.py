@@ -3,12 +3,16 @@ and sys.stdout/sys.stderr are what they were once both phases ended, whatever or
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from crazycall.conversation import ToolCall, ToolSpec
+from crazycall.tools.capture import StdoutGuard
 from crazycall.tools.registry import Tool, ToolRegistry
 from crazycall.tools.runner import CallOutcome, ToolRunner
 
@@ -75,3 +79,22 @@ def test_a_phase_ending_while_another_runs_keeps_the_router_in_place() -> None:
     release.set()
     assert long_done.wait(WAIT)
     assert sys.stdout is out_before
+
+
+def test_guard_windows_nest_so_an_ending_phase_does_not_stop_anothers_capture(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    guard = StdoutGuard()
+    try:
+        guard.collect()  # phase A
+        guard.collect()  # phase B, overlapping
+        os.write(1, b"from b's subprocess")
+        assert guard.release() == ""  # A ends: B's bytes stay for B's call
+        os.write(1, b", and more")
+        assert guard.take() == "from b's subprocess, and more"
+        os.write(1, b"late")
+        assert guard.release() == "late"  # B ends: collecting stops
+        os.write(1, b"after\n")
+    finally:
+        guard.close()
+    assert "after\n" in capfd.readouterr().err
