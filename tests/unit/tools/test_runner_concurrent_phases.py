@@ -98,3 +98,33 @@ def test_guard_windows_nest_so_an_ending_phase_does_not_stop_anothers_capture(
     finally:
         guard.close()
     assert "after\n" in capfd.readouterr().err
+
+
+def test_mcp_serve_runs_two_calls_at_once() -> None:
+    from crazycall.mcp_serve.calls import Calls
+
+    first_started, second_started = threading.Event(), threading.Event()
+
+    def meet(name: str) -> str:
+        mine, other = (first_started, second_started) if name == "first" else (second_started, first_started)
+        mine.set()
+        print(f"{name} printed")
+        return "met" if other.wait(WAIT) else "alone"  # one call at a time: the first waits in vain
+
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    calls = Calls(ToolRegistry([Tool(ToolSpec("meet", "meet", schema), meet, "test:meet", timeout=2 * WAIT)]))
+    outcomes: dict[str, CallOutcome] = {}
+
+    def call(name: str) -> None:
+        outcomes[name] = calls.run("meet", {"name": name}, None)
+
+    threads = [threading.Thread(target=call, args=(name,), daemon=True) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(3 * WAIT)
+    assert {name: o.result.content for name, o in outcomes.items()} == {"first": "met", "second": "met"}
+    assert {name: o.output for name, o in outcomes.items()} == {
+        "first": "first printed\n",
+        "second": "second printed\n",
+    }
