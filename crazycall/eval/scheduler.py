@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crazycall.errors import CrazycallError, Interrupted, UsageError
+from crazycall.errors import CrazycallError, UsageError
 from crazycall.eval.assertions import Made, check
 from crazycall.eval.cases import EvalCase
 from crazycall.events import Emit, RunFailed, RunFinished
@@ -350,8 +350,10 @@ def run_jobs(jobs: Sequence[Job], ctx: Context, concurrency: int, on_row: Callab
                 with lock:
                     rows.append(row)
                     on_row(row)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM under sigterm_as_interrupt (commands/eval.py)
+            from crazycall.sigterm import interrupted
+
             pool.shutdown(wait=False, cancel_futures=True)
-            raise Interrupted("interrupted") from None
+            raise interrupted(exc) from None
         pool.shutdown(wait=True)
     return rows

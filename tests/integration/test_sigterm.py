@@ -16,15 +16,56 @@ import pytest
 from tests.integration.test_command_tools_hardening import _gone, _wait_for
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
-def test_sigterm_kills_the_command_tools_and_ends_the_transcript(tmp_path: Path) -> None:
-    pids, transcript = tmp_path / "pids", tmp_path / "run.jsonl"
+def sleepy_tool(tmp_path: Path) -> Path:
+    """A tools.yaml whose one tool writes its shell's and a background sleep's pids to the returned file."""
+    pids = tmp_path / "pids"
     script = f"echo $$ > {pids}.tmp; sleep 30 & echo $! >> {pids}.tmp; mv {pids}.tmp {pids}; wait"
     (tmp_path / "tools.yaml").write_text(f"sleepy_task:\n  command: [sh, -c, {json.dumps(script)}]\n")
+    return pids
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
+def test_sigterm_kills_the_command_tools_and_ends_the_transcript(tmp_path: Path) -> None:
+    pids, transcript = sleepy_tool(tmp_path), tmp_path / "run.jsonl"
     command = ["ask", "--offline", "--json", "--transcript", str(transcript), "Run the sleepy task"]
+    out, err, code, (shell, sleeper) = terminated(command, tmp_path, pids)
+    try:
+        assert code == 143, err
+        assert err.strip().splitlines()[-1] == "crazycall: error: terminated (SIGTERM)"
+        assert json.loads(out)["error"]["exit_code"] == 143
+        records = [json.loads(line) for line in transcript.read_text().splitlines()]
+        assert records[-1]["type"] == "end" and records[-1]["outcome"] == "interrupted"
+        _wait_for(lambda: _gone(shell) and _gone(sleeper), 10)
+        assert _gone(shell) and _gone(sleeper)
+    finally:  # a failing run leaves no orphans behind
+        for pid in (shell, sleeper):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
+def test_sigterm_ends_eval_with_143_and_kills_its_command_tools(tmp_path: Path) -> None:
+    pids = sleepy_tool(tmp_path)
+    (tmp_path / "cases.yaml").write_text("models: [gpt-5.4]\ncases: [{id: a, prompt: Run the sleepy task}]\n")
+    _out, err, code, (shell, sleeper) = terminated(
+        ["eval", "cases.yaml", "--offline", "--no-transcript"], tmp_path, pids
+    )
+    try:
+        assert code == 143, err
+        assert "crazycall: error: terminated (SIGTERM)" in err
+        _wait_for(lambda: _gone(shell) and _gone(sleeper), 10)
+        assert _gone(shell) and _gone(sleeper)
+    finally:
+        for pid in (shell, sleeper):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def terminated(command: list[str], cwd: Path, pids: Path) -> tuple[str, str, int, tuple[int, int]]:
+    """Run crazycall, SIGTERM it once the tool wrote its pids: (stdout, stderr, status, the tool's pids)."""
     run = subprocess.Popen(
         [sys.executable, "-m", "crazycall", *command],
-        cwd=tmp_path,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -37,15 +78,4 @@ def test_sigterm_kills_the_command_tools_and_ends_the_transcript(tmp_path: Path)
         out, err = run.communicate(timeout=60)
     finally:
         run.kill()
-    try:
-        assert run.returncode == 143, err
-        assert err.strip().splitlines()[-1] == "crazycall: error: terminated (SIGTERM)"
-        assert json.loads(out)["error"]["exit_code"] == 143
-        records = [json.loads(line) for line in transcript.read_text().splitlines()]
-        assert records[-1]["type"] == "end" and records[-1]["outcome"] == "interrupted"
-        _wait_for(lambda: _gone(shell) and _gone(sleeper), 10)
-        assert _gone(shell) and _gone(sleeper)
-    finally:  # a failing run leaves no orphans behind
-        for pid in (shell, sleeper):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+    return out, err, run.returncode, (shell, sleeper)
