@@ -352,8 +352,10 @@ def run_jobs(jobs: Sequence[Job], ctx: Context, concurrency: int, on_row: Callab
                     on_row(row)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM under sigterm_as_interrupt (commands/eval.py)
             from crazycall.sigterm import interrupted
+            from crazycall.tools import processes
 
             pool.shutdown(wait=False, cancel_futures=True)
+            processes.kill_running()  # else exit waits for the pool's threads, so for their command tools
             raise interrupted(exc) from None
         pool.shutdown(wait=True)
     return rows

@@ -75,7 +75,7 @@ def terminated(command: list[str], cwd: Path, pids: Path) -> tuple[str, str, int
         _wait_for(pids.exists, 60)
         shell, sleeper = (int(p) for p in pids.read_text().split())
         run.send_signal(signal.SIGTERM)
-        out, err = run.communicate(timeout=60)
+        out, err = run.communicate(timeout=20)  # less than the tool's `sleep 30`: nothing waits for it
     finally:
         run.kill()
     return out, err, run.returncode, (shell, sleeper)
