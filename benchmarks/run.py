@@ -79,6 +79,37 @@ def in_pty(cmd: Sequence[str]) -> list[str]:
     return ["script", "-qfec", shlex.join(cmd), "/dev/null"]
 
 
+def chat_startup_row(repeat: int, env: dict[str, str], ask: Sequence[str], bare: list[float]) -> Row:
+    """Start-up of ``crazycall chat`` until its ``you>`` prompt shows at a pty, against ``ask --help`` plus the
+    line-editing library's own import time (``import prompt_toolkit`` less a bare interpreter's start-up)."""
+    import pexpect  # only this figure needs it (a test extra)
+
+    chat = [*ask[1:], "--no-transcript"]
+    chat[0] = "chat"
+
+    def to_prompt() -> float:
+        started = time.perf_counter()
+        child = pexpect.spawn(CRAZYCALL, chat, cwd=str(HERE), env=env, dimensions=(40, 100), timeout=60)
+        child.expect_exact("you>")
+        elapsed = time.perf_counter() - started
+        child.terminate(force=True)
+        return elapsed
+
+    t = sample(to_prompt, repeat)
+    helps = sample(lambda: timed([CRAZYCALL, "ask", "--help"], cwd=REPO, env=env), repeat)
+    pt = sample(lambda: timed([sys.executable, "-c", "import prompt_toolkit"], cwd=REPO, env=env), repeat)
+    floor = statistics.median(helps) + statistics.median(pt) - statistics.median(bare)
+    med = statistics.median(t)
+    return Row(
+        "`crazycall chat` start-up to the `you>` prompt (pty)",
+        fmt(t),
+        f"{floor:.3f} s (`ask --help` {statistics.median(helps):.3f} s + prompt_toolkit import)",
+        f"{med / floor:.2f}x",
+        "<= `ask --help` + prompt_toolkit import",
+        med <= floor,
+    )
+
+
 def concurrency_rows(repeat: int, env: dict[str, str], work: Path) -> list[Row]:
     """Many conversations at once (benchmarks/concurrency.py), and smoke's cases with and without concurrency."""
     n, c, latency = 256, 64, 200.0
@@ -190,6 +221,7 @@ def main() -> None:
                 statistics.median(t) <= 0.08,
             )
         )
+    rows.append(chat_startup_row(r, env, ask, bare))
     t = sample(lambda: timed([CRAZYCALL, "tools", "list"], cwd=REPO, env=env), r)
     rows.append(
         Row("`crazycall tools list` (example tools)", fmt(t), "", "", "<= 0.15 s", statistics.median(t) <= 0.15)

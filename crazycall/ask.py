@@ -208,8 +208,10 @@ def ask(opts: AskOptions, out: TextIO | None = None, err: TextIO | None = None) 
         if not finished:
             report.failed(error)
         raise
-    except KeyboardInterrupt:
-        raise report.failed(Interrupted("interrupted")) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM under sigterm_as_interrupt (commands/ask.py)
+        from crazycall.sigterm import interrupted
+
+        raise report.failed(interrupted(exc)) from None
     except BrokenPipeError:  # a write outside the renderer (a prompt, a note) found its reader gone
         report.guard.closed = True
         raise report.failed(OutputClosed()) from None

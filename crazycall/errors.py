@@ -29,6 +29,7 @@ the numbers (a contract users' scripts rely on); it does not print anything.
     ├── SchemaMismatch     10    --schema: the final answer stayed invalid after --schema-retries
     ├── SmokeFailed      4-6, 1  ``crazycall smoke``: a case failed (the most severe failure's code)
     ├── Interrupted       130    Ctrl-C
+    │   └── Terminated    143    SIGTERM (handled like Ctrl-C where a command installs ``sigterm_as_interrupt``)
     └── OutputClosed      141    stdout's reader went away (``| head``): silent, like SIGPIPE
     OK 0
 """
@@ -48,6 +49,8 @@ EXIT_REPLAY_MISMATCH = 9
 EXIT_SCHEMA = 10
 EXIT_EVAL_FAILED = 11
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+"""128 + SIGTERM: what a shell reports for a process ended by SIGTERM."""
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed the pipe."""
 
@@ -247,6 +250,12 @@ class EvalFailed(CrazycallError):
 class Interrupted(CrazycallError):
     exit_code = EXIT_INTERRUPTED
     kind = "interrupted"
+
+
+class Terminated(Interrupted):
+    """Stopped by SIGTERM: the same cleanup and ``kind`` as Ctrl-C, the exit status of a SIGTERM."""
+
+    exit_code = EXIT_TERMINATED
 
 
 class OutputClosed(CrazycallError):

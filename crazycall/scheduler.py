@@ -16,8 +16,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from typing import TypeVar
 
-from crazycall.errors import Interrupted
-
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -73,8 +71,12 @@ def run_all(
                 if on_result is not None:
                     with lock:
                         on_result(result)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM under sigterm_as_interrupt
+            from crazycall.sigterm import interrupted
+            from crazycall.tools import processes
+
             pool.shutdown(wait=False, cancel_futures=True)
-            raise Interrupted("interrupted") from None
+            processes.kill_running()  # else exit waits for the pool's threads, so for their command tools
+            raise interrupted(exc) from None
         pool.shutdown(wait=True)
     return [future.result() for future in futures]

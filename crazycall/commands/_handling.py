@@ -113,9 +113,9 @@ def handled(func: F) -> F:
         except CrazycallError as err:
             report_error(err, verbose)
             raise SystemExit(err.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # crazycall.sigterm.SigTerm carries 143
             sys.stderr.write("crazycall: interrupted\n")
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            raise SystemExit(getattr(exc, "exit_code", EXIT_INTERRUPTED)) from None
         except (Exit, Abort):
             raise
         except Exception as err:

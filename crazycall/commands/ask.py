@@ -147,5 +147,8 @@ def register(app: typer.Typer) -> None:
             schema_mode=schema_mode,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the renderer may reach the real stdout.
-        with protect_stdout() as stdout:
+        from crazycall.sigterm import sigterm_as_interrupt
+
+        # SIGTERM takes Ctrl-C's way out: command tools killed, the transcript ended (exit 143).
+        with protect_stdout() as stdout, sigterm_as_interrupt():
             ask(options, out=stdout)

@@ -102,5 +102,8 @@ def register(app: typer.Typer) -> None:
             max_cost=max_cost,
         )
         # Tools (and plugins at import) write to fd 1 itself too; only the report may reach the real stdout.
-        with protect_stdout() as stdout:
+        from crazycall.sigterm import sigterm_as_interrupt
+
+        # SIGTERM takes Ctrl-C's way out (exit 143); command tools still running are killed at exit.
+        with protect_stdout() as stdout, sigterm_as_interrupt():
             evaluate(run_options, stdout, sys.stderr)

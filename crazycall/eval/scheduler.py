@@ -26,7 +26,6 @@ from crazycall.errors import CrazycallError, UsageError
 from crazycall.eval.assertions import Made, check
 from crazycall.eval.cases import EvalCase
 from crazycall.events import Emit, RunFailed, RunFinished
-from crazycall.replay.tools import RecordedTools
 from crazycall.tools.runner import ToolRunner
 
 if TYPE_CHECKING:
@@ -38,10 +37,6 @@ if TYPE_CHECKING:
     from crazycall.transport import TransportOptions
 
 Row = dict[str, Any]
-
-_TOOL_PHASE = threading.Lock()
-"""ToolRunner swaps sys.stdout/sys.stderr for the duration of a tool phase: phases of concurrent
-conversations take turns so each restores what it replaced (model requests still overlap)."""
 
 
 @dataclass(frozen=True)
@@ -299,7 +294,7 @@ def _converse(
                 explicit.unlink(missing_ok=True)
         path = transcript.location(explicit, transcript.run_id)
         transcript.start(path, transcript.run_id, header, explicit=explicit is not None)
-    runner = _SerialRunner(registry, default_timeout=ctx.tool_timeout or 30.0)
+    runner = ToolRunner(registry, default_timeout=ctx.tool_timeout or 30.0)
     if ctx.result_limit:
         runner.result_limit = ctx.result_limit
     options = LoopOptions(
@@ -309,7 +304,7 @@ def _converse(
         from crazycall.replay import load_recording, replay_model, replay_runner
 
         recording = load_recording(recording_path(ctx.replay_dir, job))
-        tools = replay_runner(runner, recording, _SerialRecorded) if ctx.replay_tools else runner
+        tools = replay_runner(runner, recording) if ctx.replay_tools else runner
         replayed: RunResult = run(
             state, replay_model(recording, transcript.observe), tools, options, emit, transcript.message
         )
@@ -326,18 +321,6 @@ def _price(job: Job, ctx: Context) -> Any:
     from crazycall.cost import price_for
 
     return price_for(job.model, ctx.prices) if ctx.prices else None
-
-
-class _SerialRunner(ToolRunner):
-    """A ToolRunner whose tool phases take turns with other conversations' (see ``_TOOL_PHASE``)."""
-
-    def run(self, *args: Any, **kwargs: Any) -> Any:
-        with _TOOL_PHASE:
-            return super().run(*args, **kwargs)
-
-
-class _SerialRecorded(_SerialRunner, RecordedTools):
-    """``--replay-tools``' runner, taking turns like ``_SerialRunner``."""
 
 
 def _row(

@@ -2,8 +2,9 @@
 
 The call goes through a ``ToolRunner`` over the served registry: an unknown name, arguments that violate the
 schema (every violation with its ``$.path``), an exception, a timeout and a declined call all become an MCP
-error result (``isError``) whose text says what to fix. Calls run one at a time (``Calls.lock``): the runner
-routes ``sys.stdout`` per tool thread and collects fd 1 while a call runs, both process-wide.
+error result (``isError``) whose text says what to fix. Calls run at once, each in its own worker thread (the
+runner routes ``sys.stdout`` per tool thread and its fd-1 capture windows nest); ``Calls.lock`` only keeps the
+transcript's and stderr's lines whole.
 
 Approval (``confirm`` tools): pre-approved by ``--yes`` / ``--approve NAME``; otherwise the client is asked
 through MCP elicitation when it declared the capability (accept runs the call once, anything else declines);
@@ -32,7 +33,7 @@ Ask = Callable[[ToolCall], bool]
 
 
 class Calls:
-    """The served registry, the server's approval flags and the session's transcript; runs one call at a time."""
+    """The served registry, the server's approval flags and the session's transcript; runs calls at once."""
 
     def __init__(
         self,
@@ -66,7 +67,8 @@ class Calls:
         )
         with self.lock:
             self.transcript.write("tool_call", {"id": call.id, "name": name, "arguments": raw})
-            outcome = runner.run([call])[0]
+        outcome = runner.run([call])[0]
+        with self.lock:
             self._log(outcome)
         return outcome
 

@@ -74,6 +74,7 @@ class StdoutGuard:
         self._buffer = bytearray()
         self._cut = 0
         self._collecting = False
+        self._collectors = 0
         self._closed = False
         self._eof = False
         self._markers_seen = 0
@@ -109,9 +110,11 @@ class StdoutGuard:
     # ---- the tool runner's side ----
 
     def collect(self) -> None:
-        """From now on fd-1 output is kept for ``take`` (what came before went to stderr)."""
+        """From now on fd-1 output is kept for ``take`` (what came before went to stderr). Windows nest: the
+        tool phases of concurrent conversations each open one, and collecting stops when the last closes."""
         self._sync()
         with self._cond:
+            self._collectors += 1
             self._collecting = True
 
     def take(self) -> str:
@@ -125,10 +128,15 @@ class StdoutGuard:
         return text + cut_note(cut, "bytes") if cut else text
 
     def release(self) -> str:
-        """Stop collecting; returns what was written since the last ``take``."""
+        """Close a window; the last one stops collecting and returns what was written since the last ``take``
+        (while another window is open its calls' output stays in the buffer for their ``take``: "")."""
+        with self._cond:
+            self._collectors = max(self._collectors - 1, 0)
+            if self._collectors:
+                return ""
         rest = self.take()
         with self._cond:
-            self._collecting = False
+            self._collecting = self._collectors > 0  # a window opened meanwhile keeps collecting
         return rest
 
     # ---- the drain thread ----

@@ -40,6 +40,9 @@ _POLL = 0.02
 
 _live: set[Child] = set()
 _live_lock = threading.Lock()
+#: Held from ``Popen`` until the new child is tracked, and by ``kill_running`` while it takes its snapshot: a
+#: process that has started is always in ``_live`` by the time a kill can look (no window for Ctrl-C to miss it).
+_spawn_lock = threading.Lock()
 _atexit_registered = False
 
 
@@ -122,7 +125,7 @@ def _track(child: Child) -> None:
 
 def kill_running(wait: float = KILL_WAIT) -> int:
     """Kill the group of every command still running and wait (up to ``wait`` s) until each is reaped."""
-    with _live_lock:
+    with _spawn_lock, _live_lock:  # a start under way finishes (and is tracked) before the snapshot
         children = list(_live)
     for child in children:
         child.kill_group()
@@ -185,17 +188,18 @@ def run_process(
     output_limit: int,
 ) -> Finished:
     """Start, feed ``data`` to stdin, wait up to ``timeout`` (then kill the group); raises OSError if it can't start."""
-    proc = subprocess.Popen(
-        list(argv),
-        executable=program,
-        stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=cwd,
-        env=dict(env),
-        start_new_session=True,  # its own process group: a timeout or Ctrl-C kills its children too
-    )
-    child = Child(proc)
+    with _spawn_lock:  # started and tracked as one step: see _spawn_lock
+        proc = subprocess.Popen(
+            list(argv),
+            executable=program,
+            stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,  # its own process group: a timeout or Ctrl-C kills its children too
+        )
+        child = Child(proc)
     out, err = Capture(proc.stdout, output_limit), Capture(proc.stderr, None)
     if data is not None:
         threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()

@@ -106,6 +106,38 @@ class _ThreadRouter(io.TextIOBase):
         return getattr(self.real, "encoding", "utf-8")
 
 
+_routers_lock = threading.Lock()
+_routers: tuple[_ThreadRouter, _ThreadRouter] | None = None
+_router_users = 0
+"""One pair of routers for the whole process, installed by the first tool phase and removed by the last:
+phases of concurrent conversations (eval, mcp-serve) each register their own threads' buffers in it, so
+none of them can put back a stream another one replaced."""
+
+
+def _install_routers() -> tuple[_ThreadRouter, _ThreadRouter]:
+    global _routers, _router_users
+    with _routers_lock:
+        if _routers is None:
+            _routers = (_ThreadRouter(sys.stdout), _ThreadRouter(sys.stderr))
+            sys.stdout, sys.stderr = _routers
+        _router_users += 1
+        return _routers
+
+
+def _remove_routers() -> None:
+    global _routers, _router_users
+    with _routers_lock:
+        _router_users -= 1
+        if _router_users > 0 or _routers is None:
+            return
+        out, err = _routers
+        _routers = None
+        if sys.stdout is out:  # put back only what is still ours (a caller may have swapped it since)
+            sys.stdout = out.real
+        if sys.stderr is err:
+            sys.stderr = err.real
+
+
 def result_text(value: Any, limit: int = DEFAULT_RESULT_LIMIT) -> str:
     """A tool's return value as the text sent to the model: str as is, else JSON (``str()`` as fallback)."""
     if isinstance(value, str):
@@ -197,8 +229,7 @@ class ToolRunner:
         if guard is not None:
             guard.collect()
         # Route prints before any tool thread starts, so nothing a tool writes reaches the real stdout.
-        router_out, router_err = _ThreadRouter(sys.stdout), _ThreadRouter(sys.stderr)
-        sys.stdout, sys.stderr = router_out, router_err
+        router_out, router_err = _install_routers()
         try:
             for i, call, tool in runnable:
                 timeout = tool.timeout or self.default_timeout
@@ -208,7 +239,7 @@ class ToolRunner:
                 threading.Thread(target=self._work, args=args, name=f"tool-{call.name}", daemon=True).start()
             self._collect(calls, deadlines, done, captured, outcomes, callbacks)
         finally:
-            sys.stdout, sys.stderr = router_out.real, router_err.real
+            _remove_routers()
             if guard is not None:
                 guard.release()
 
