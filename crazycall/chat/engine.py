@@ -21,6 +21,7 @@ from crazycall.errors import CrazycallError, Interrupted
 from crazycall.events import Emit, Event, RunFailed, RunFinished, RunStarted
 from crazycall.render import make_renderer
 from crazycall.tools.approval import ToolPrompt, can_prompt
+from crazycall.tools.session import kill_commands
 
 if TYPE_CHECKING:
     from crazycall.loop import LoopState, OnMessage
@@ -212,7 +213,7 @@ class ChatEngine:
         try:
             result = run(state, self.model, self.runner, self.plan.loop, emit, on_message)
         except KeyboardInterrupt:
-            _kill_commands()
+            kill_commands()  # the turn stops at once; the tool session stays open for the chat
             return self._failed(state, Interrupted("interrupted: the turn was stopped"), emit)
         except CrazycallError as error:
             return self._failed(state, error, emit)
@@ -261,11 +262,3 @@ def _quietly(emit: Emit, event: Event) -> None:
     """A second Ctrl-C while the failure is being shown must not take the session down."""
     with suppress(KeyboardInterrupt):
         emit(event)
-
-
-def _kill_commands() -> None:
-    """Ctrl-C stops the turn at once: command tools still running are killed now (the tool session, which
-    kills them at the end of an ``ask`` run, stays open for the whole chat)."""
-    processes = sys.modules.get("crazycall.tools.processes")  # not imported: no command was ever started
-    if processes is not None:
-        processes.kill_running()

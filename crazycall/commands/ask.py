@@ -109,37 +109,14 @@ def register(app: typer.Typer) -> None:
         # named like its setting, so a new one is picked up here without a line of its own.
         given = dict(locals())
         from crazycall.ask import AskOptions, ask
-        from crazycall.settings import FLAGS
         from crazycall.tools.capture import protect_stdout
 
         options = AskOptions(
             prompt=read_prompt(prompt),
-            settings={name: given[name] for name in FLAGS},
-            protocol=protocol,
-            offline=offline,
-            tool_files=tools,
-            plugin_paths=plugins,
-            tool_choice=tool_choice,
-            parallel=not no_parallel,
-            system=system,
-            temperature=temperature,
-            stream=stream,
+            **flags.shared_options(given),
             output="json" if json_output else output,
             quiet=quiet,
-            color=not no_color,
-            show_reasoning=not no_reasoning,
             fail_on_tool_error=fail_on_tool_error,
-            verbose=verbose,
-            transcript=transcript,
-            save_transcript=not no_transcript,
-            continue_last=continue_last,
-            resume=resume,
-            # repeated flags add up: --allow-tools a --allow-tools b offers both
-            allow_tools=split_names(",".join(allow_tools)) if allow_tools else None,
-            deny_tools=split_names(",".join(deny_tools)),
-            approve=tuple(approve),
-            yes=yes,
-            replay=replay,
             replay_tools=replay_tools,
             schema=schema,
             schema_retries=schema_retries,

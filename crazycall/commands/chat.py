@@ -12,7 +12,6 @@ import typer
 
 from crazycall.commands import flags
 from crazycall.commands._handling import handled
-from crazycall.commands.ask import split_names
 
 _EXAMPLES = """\b
 Examples:
@@ -68,35 +67,13 @@ def register(app: typer.Typer) -> None:
         given = dict(locals())  # every setting flag (settings.FLAGS) is a parameter named like its setting
         from crazycall.ask import AskOptions
         from crazycall.chat.repl import run_chat
-        from crazycall.settings import FLAGS
         from crazycall.tools.capture import protect_stdout
 
         terminal = sys.stdin.isatty() and sys.stdout.isatty()
         options = AskOptions(
             prompt="(chat)",  # the planner's placeholder first message; the chat engine drops it
-            settings={name: given[name] for name in FLAGS},
-            protocol=protocol,
-            offline=offline,
-            tool_files=tools,
-            plugin_paths=plugins,
-            tool_choice=tool_choice,
-            parallel=not no_parallel,
-            system=system,
-            temperature=temperature,
-            stream=stream,
+            **flags.shared_options(given),
             output="auto" if terminal else "plain",
-            color=not no_color,
-            show_reasoning=not no_reasoning,
-            verbose=verbose,
-            transcript=transcript,
-            save_transcript=not no_transcript,
-            continue_last=continue_last,
-            resume=resume,
-            allow_tools=split_names(",".join(allow_tools)) if allow_tools else None,
-            deny_tools=split_names(",".join(deny_tools)),
-            approve=tuple(approve),
-            yes=yes,
-            replay=replay,
         )
         if terminal:  # the prompt and the live view share the terminal: fd 1 stays as it is
             code = run_chat(options, sys.stdout, sys.stderr, terminal=True)

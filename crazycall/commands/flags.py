@@ -6,6 +6,9 @@ so a flag cannot drift between the two.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import typer
 
 _PROTOCOL_HELP = "auto (from the model name), chat, responses, messages or gemini."
@@ -48,3 +51,39 @@ ALLOW_TOOLS = typer.Option([], "--allow-tools", help="Offer only these tools (a,
 DENY_TOOLS = typer.Option([], "--deny-tools", help="Never offer these tools (a,b; repeatable).")
 APPROVE = typer.Option([], "--approve", help="Pre-approve a confirm: tool (repeatable).")
 YES = typer.Option(False, "--yes", "-y", help="Pre-approve every tool that needs confirmation.")
+
+
+def tool_names(values: list[str]) -> tuple[str, ...]:
+    """Repeated ``--allow-tools a,b --allow-tools c`` -> ("a", "b", "c"): repeats add up."""
+    return tuple(n.strip() for n in ",".join(values).split(",") if n.strip())
+
+
+def shared_options(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``AskOptions`` fields that come from the flags ``ask`` and ``chat`` share, read from the command's
+    parameters by name (``given``: its ``locals()``), so the two commands cannot map a flag differently."""
+    from crazycall.settings import FLAGS
+
+    return {
+        "settings": {name: given[name] for name in FLAGS},  # every setting flag is a parameter of its name
+        "protocol": given["protocol"],
+        "offline": given["offline"],
+        "tool_files": given["tools"],
+        "plugin_paths": given["plugins"],
+        "tool_choice": given["tool_choice"],
+        "parallel": not given["no_parallel"],
+        "system": given["system"],
+        "temperature": given["temperature"],
+        "stream": given["stream"],
+        "color": not given["no_color"],
+        "show_reasoning": not given["no_reasoning"],
+        "verbose": given["verbose"],
+        "transcript": given["transcript"],
+        "save_transcript": not given["no_transcript"],
+        "continue_last": given["continue_last"],
+        "resume": given["resume"],
+        "allow_tools": tool_names(given["allow_tools"]) if given["allow_tools"] else None,  # None: no allow list
+        "deny_tools": tool_names(given["deny_tools"]),
+        "approve": tuple(given["approve"]),
+        "yes": given["yes"],
+        "replay": given["replay"],
+    }

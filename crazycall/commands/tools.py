@@ -55,9 +55,13 @@ def open_tools(
 ) -> Iterator[ToolRegistry]:
     """The registry for ``-t/--tools`` and ``--plugins`` (defaults from the working directory), MCP included."""
     from crazycall.tools.loader import open_registry
+    from crazycall.tools.session import kill_commands
 
-    with open_registry(tools or (), plugins or (), check_schemas=check_schemas, check_derived=check_derived) as reg:
-        yield reg
+    try:
+        with open_registry(tools or (), plugins or (), check_schemas=check_schemas, check_derived=check_derived) as reg:
+            yield reg
+    finally:  # Ctrl-C during `tools call`: the command's group dies here, not only at interpreter exit
+        kill_commands()
 
 
 def tool_record(tool: Tool) -> dict[str, Any]:

@@ -75,10 +75,10 @@ def tool_session(options: ToolOptions, tool_choice: str = "auto") -> Iterator[To
                 approval=make_approval(options),
             )
         finally:
-            _kill_commands()
+            kill_commands()
 
 
-def _kill_commands() -> None:
+def kill_commands() -> None:
     """Kill command tools still running (Ctrl-C, an error): their own sessions never saw the terminal's SIGINT."""
     processes = sys.modules.get("crazycall.tools.processes")  # not imported: no command was ever started
     if processes is not None:
