@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from crazycall.cli import app
 from crazycall.conversation import Usage
 from crazycall.cost import Price, cost_usd, price_for
 from crazycall.offline.server import OfflineRouter
+from tests.integration.conftest import Canned, HostileServer
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-cost-0001"
@@ -38,30 +37,10 @@ ANSWER = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        data = json.dumps(ANSWER).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def cached_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with HostileServer(Canned(json.dumps(ANSWER).encode())) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

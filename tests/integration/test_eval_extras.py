@@ -10,13 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.conftest import Canned, HostileServer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools.yaml"
@@ -124,40 +124,20 @@ def test_expect_output_schema_passes_on_all_four_protocols(tmp_path: Path) -> No
         assert isinstance(json.loads(row["text"])["city"], str)
 
 
-class _NotJson(BaseHTTPRequestHandler):
-    """A Chat Completions model that answers prose however often it is asked for JSON."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        message = {"role": "assistant", "content": "It is sunny."}
-        answer = {
-            "id": "c1",
-            "object": "chat.completion",
-            "model": "gpt-5.4",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-        }
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+#: a Chat Completions model that answers prose however often it is asked for JSON
+PROSE = {
+    "id": "c1",
+    "object": "chat.completion",
+    "model": "gpt-5.4",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "It is sunny."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+}
 
 
 @pytest.fixture
 def prose_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotJson)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with HostileServer(Canned(json.dumps(PROSE).encode())) as server:
+        yield server.url
 
 
 def test_expect_output_schema_fails_when_the_answer_is_not_valid(tmp_path: Path, prose_server: str) -> None:

@@ -3,7 +3,6 @@ disk, an unreachable host. Every case ends in one line and the documented exit c
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -11,76 +10,16 @@ import resource
 import socket
 import subprocess
 import sys
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from crazycall.offline.faults import CallFault, Fault
 from crazycall.offline.server import OfflineRouter
-from tests.integration.conftest import KEY, REPO, WEATHER, ask, assert_clean_failure, invoke
+from tests.integration.conftest import KEY, REPO, WEATHER, Canned, HostileServer, ask, assert_clean_failure, invoke
 
 MIB = 1024 * 1024
 CHAT_PATH = "/v1/chat/completions"
-
-
-@dataclass
-class Canned:
-    """One answer the hostile server gives to every request: status, headers, body (already encoded)."""
-
-    body: bytes
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return  # a client that hangs up early (as crazycall should) is no error worth a traceback here
-
-
-class HostileServer:
-    """A tiny HTTP/1.1 server on 127.0.0.1:0 that answers every POST with ``canned`` and counts requests."""
-
-    def __init__(self, canned: Canned) -> None:
-        self.canned = canned
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                outer.requests += 1
-                self.rfile.read(int(self.headers.get("content-length", "0")))
-                answer = outer.canned
-                self.send_response(answer.status)
-                for name, value in {**answer.headers, "content-length": str(len(answer.body))}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                with contextlib.suppress(OSError):  # the client hung up once it had seen enough: as it should
-                    self.wfile.write(answer.body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> HostileServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def chat_args(url: str, *extra: str, stream: bool = False) -> list[str]:
