@@ -269,7 +269,7 @@ def plan(opts: AskOptions, settings: Settings, err: TextIO, tool_prompt: ToolPro
         conversation=conversation,
         endpoint=endpoint_for(protocol, model, opts.stream),
         loop=_loop_options(opts, settings, model, turn),
-        transport=_transport_options(settings),
+        transport=transport_options(settings),
         tools=_tool_options(opts, settings, tool_prompt or ToolPrompt(False)),
         resumed_from=resumed_from,
         replay=recording,
@@ -349,7 +349,7 @@ def _start(opts: AskOptions, settings: Settings, err: TextIO) -> tuple[str, str,
     return model, protocol, conv, prior.run_id
 
 
-def _transport_options(settings: Settings) -> TransportOptions:
+def transport_options(settings: Settings) -> TransportOptions:
     from crazycall.transport import TransportOptions
 
     return TransportOptions(
@@ -380,7 +380,7 @@ def _tool_options(opts: AskOptions, settings: Settings, tool_prompt: ToolPrompt)
     )
 
 
-def _start_transcript(opts: AskOptions, settings: Settings, plan: Plan, transcript: Transcript) -> None:
+def start_transcript(opts: AskOptions, settings: Settings, plan: Plan, transcript: Transcript) -> None:
     from crazycall.redact import redact
     from crazycall.transcript import Transcript, conversation_to_json
 
@@ -417,7 +417,7 @@ def _run(opts: AskOptions, settings: Settings, plan: Plan, report: _Reporter, tr
         tool_session(plan.tools, opts.tool_choice) as runner,
         _router(opts, settings, plan) as (base_url, api_key),
     ):
-        _start_transcript(opts, settings, plan, transcript)
+        start_transcript(opts, settings, plan, transcript)
         path = str(transcript.path) if transcript.path is not None else None
         names = tuple(runner.registry.names())
         structured = plan.loop.turn.response_schema is not None

@@ -99,9 +99,9 @@ class ChatEngine:
         self._stack.close()
 
     def _start_transcript(self, planned: Plan) -> None:
-        from crazycall.ask import _start_transcript
+        from crazycall.ask import start_transcript
 
-        _start_transcript(self.opts, self.settings, planned, self.transcript)
+        start_transcript(self.opts, self.settings, planned, self.transcript)
 
     def restart_transcript(self) -> str | None:
         """The transcript is append-only: after /undo, /clear or /system rewrote the conversation, a new one

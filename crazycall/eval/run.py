@@ -111,14 +111,14 @@ def evaluate(opts: EvalOptions, out: TextIO, err: TextIO) -> dict[str, Any]:
             open_registry(tool_files, ()) as registry,
             _endpoint(opts, settings, router_endpoint) as (base_url, api_key),
         ):
-            from crazycall.ask import _transport_options
+            from crazycall.ask import transport_options
             from crazycall.redact import redact
 
             ctx = scheduler.Context(
                 base_url,
                 api_key,
                 registry,
-                _transport_options(settings),
+                transport_options(settings),
                 stream=opts.stream,
                 tool_timeout=settings.tool_timeout,
                 result_limit=settings.result_limit,
